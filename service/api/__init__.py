@@ -1,0 +1,20 @@
+"""The HTTP API: one blueprint per resource, registered on a problem+json-speaking Api."""
+
+from ..fields import MAX_ID, SLUG_PATTERN
+from . import attributions, claims, documents, health, sources, summary
+from .base import Api, IdConverter, SlugConverter
+
+BLUEPRINTS = (health, sources, documents, claims, attributions, summary)
+
+
+def register_api(app):
+    """Create the Api, its converters and security scheme, and every resource blueprint."""
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["slug"] = SlugConverter
+    api = Api(app)
+    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+    api.register_converter(SlugConverter, lambda _: {"type": "string", "pattern": SLUG_PATTERN})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for module in BLUEPRINTS:
+        api.register_blueprint(module.blp)
+    return api

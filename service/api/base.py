@@ -1,0 +1,86 @@
+"""The API's building blocks: flask-smorest configured for problem+json errors, strict JSON bodies and bounded ids."""
+
+import json
+from http import HTTPStatus
+
+import flask_smorest
+from flask_smorest.utils import prepare_response
+from webargs.core import is_json
+from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter, ValidationError
+
+from ..fields import MAX_ID, SLUG_PATTERN
+from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
+
+BEARER = [{"bearerAuth": []}]
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_body(data):
+    """Strict JSON: NaN, Infinity, invalid UTF-8 and absurd nesting are a 400, not a surprise later."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise Problem(400, f"The body is not valid JSON: {error}.") from None
+
+
+class StrictJSONParser(FlaskParser):
+    """webargs' parser with a 415 for non-JSON bodies and strict JSON decoding."""
+
+    def _raw_load_json(self, req):
+        if not is_json(req.mimetype):
+            raise Problem(415, "Send the body as application/json.")
+        data = req.get_data(cache=True)
+        if not data:
+            raise Problem(400, "The request needs a JSON body.")
+        return parse_json_body(data)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = StrictJSONParser()
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api answering and documenting errors as RFC 9457 problems."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+    def _register_responses(self):
+        for status in range(400, 600):
+            try:
+                phrase = HTTPStatus(status)
+            except ValueError:
+                continue
+            response = {"description": phrase.phrase, "schema": self.ERROR_SCHEMA}
+            prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+            self.spec.components.response(phrase.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+class IdConverter(BaseConverter):
+    """A server-set id in a path: digits that fit a 64-bit integer; anything else is a 404."""
+
+    regex = r"[1-9][0-9]{0,18}"
+
+    def to_python(self, value):
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value):
+        return str(value)
+
+
+class SlugConverter(BaseConverter):
+    """A source id in a path."""
+
+    regex = SLUG_PATTERN.strip("^$")

@@ -1,0 +1,45 @@
+"""Documents: publications in which statements appear, and their retraction."""
+
+from flask.views import MethodView
+
+from .. import ledger
+from ..auth import requires
+from ..models import Document
+from ..problems import Problem
+from ..schemas import DocumentSchema, RetractionSchema
+from .base import Blueprint
+
+blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="Documents")
+
+
+@blp.route("")
+class Documents(MethodView):
+    @requires("write")
+    @blp.arguments(DocumentSchema)
+    @blp.response(201, DocumentSchema)
+    def post(self, data):
+        """Record a document."""
+        document = ledger.create_document(data)
+        return document, 201, {"Location": f"/v1/documents/{document.id}"}
+
+
+@blp.route("/<id:document_id>")
+class DocumentItem(MethodView):
+    @requires("read")
+    @blp.response(200, DocumentSchema)
+    def get(self, document_id):
+        """Read one document."""
+        document = Document.get_or_none(Document.id == document_id)
+        if document is None:
+            raise Problem(404, f"There is no document {document_id}.")
+        return document
+
+
+@blp.route("/<id:document_id>/retraction")
+class DocumentRetraction(MethodView):
+    @requires("write")
+    @blp.arguments(RetractionSchema)
+    @blp.response(200, DocumentSchema)
+    def post(self, data, document_id):
+        """Retract a document and every attribution in it."""
+        return ledger.retract_document(document_id, data["reason"])

@@ -1,0 +1,56 @@
+"""Sources: who makes statements, how reliable, and which origin group they belong to."""
+
+from flask.views import MethodView
+
+from .. import ledger, queries
+from ..auth import requires
+from ..models import Source
+from ..problems import Problem
+from ..schemas import PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
+from .base import Blueprint
+
+blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sources of statements")
+
+
+@blp.route("")
+class Sources(MethodView):
+    @requires("read")
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, SourcePageSchema)
+    def get(self, args):
+        """List sources, newest first."""
+        return queries.list_sources(args)
+
+    @requires("admin")
+    @blp.arguments(SourceSchema)
+    @blp.response(201, SourceSchema)
+    def post(self, data):
+        """Register a source."""
+        source = ledger.create_source(data)
+        return source, 201, {"Location": f"/v1/sources/{source.id}"}
+
+
+@blp.route("/<slug:source_id>")
+class SourceItem(MethodView):
+    @requires("read")
+    @blp.etag
+    @blp.response(200, SourceSchema)
+    def get(self, source_id):
+        """Read one source."""
+        return _get_source(source_id)
+
+    @requires("admin")
+    @blp.etag
+    @blp.arguments(SourcePatchSchema(partial=True))
+    @blp.response(200, SourceSchema)
+    def patch(self, changes, source_id):
+        """Change a source; a new reliability or affiliation re-derives its claims."""
+        blp.check_etag(_get_source(source_id), SourceSchema)
+        return ledger.update_source(source_id, changes)
+
+
+def _get_source(source_id):
+    source = Source.get_or_none(Source.id == source_id)
+    if source is None:
+        raise Problem(404, f"There is no source {source_id!r}.")
+    return source

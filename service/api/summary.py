@@ -1,0 +1,20 @@
+"""The summary: how many claims stand at each status, overall and per origin source."""
+
+from flask.views import MethodView
+
+from .. import queries
+from ..auth import requires
+from ..schemas import SummarySchema, TimeQuerySchema
+from .base import Blueprint
+
+blp = Blueprint("summary", __name__, url_prefix="/v1/summary", description="Counts by status")
+
+
+@blp.route("")
+class Summary(MethodView):
+    @requires("read")
+    @blp.arguments(TimeQuerySchema, location="query")
+    @blp.response(200, SummarySchema)
+    def get(self, args):
+        """Count claims by status, overall and per origin source, now or at a past time."""
+        return queries.summary(args.get("as_of"), args.get("published_before"))

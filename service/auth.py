@@ -1,0 +1,103 @@
+"""Bearer tokens with scopes: random, shown once, stored as SHA-256 hashes, compared in constant time.
+
+A token reads `rpt_<key id>_<secret>`. The key id finds the row; only the
+secret's hash is stored, and it is compared with hmac.compare_digest.
+"""
+
+import functools
+import hashlib
+import hmac
+import secrets
+
+import flask_smorest
+from flask import current_app, g, request
+from peewee import IntegrityError
+
+from .clock import utcnow
+from .db import db
+from .models import Token
+from .problems import Problem
+
+SCOPES = ("read", "write", "admin")  # each includes the ones before it
+PREFIX = "rpt"
+
+
+def hash_secret(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(name, scope):
+    """Store a new token and return its plaintext, which is never stored or shown again."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    try:
+        with db.atomic():
+            Token.create(name=name, key_id=key_id, secret_hash=hash_secret(secret), scope=scope, created_at=utcnow())
+    except IntegrityError:
+        raise ValueError(f"a token named {name!r} exists already") from None
+    return f"{PREFIX}_{key_id}_{secret}"
+
+
+def revoke_token(name):
+    """Revoke a token by name; False if there is no such live token."""
+    with db.atomic():
+        updated = (Token
+                   .update(revoked_at=utcnow())
+                   .where(Token.name == name, Token.revoked_at.is_null())
+                   .execute())
+    return updated > 0
+
+
+def find_token(presented):
+    """The live Token a presented string belongs to, or None."""
+    prefix, _, rest = presented.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != PREFIX or not key_id or not secret or len(presented) > 200:
+        return None
+    token = Token.get_or_none(Token.key_id == key_id)
+    if token is None or token.revoked_at is not None:
+        return None
+    return token if hmac.compare_digest(token.secret_hash, hash_secret(secret)) else None
+
+
+def _unauthorized(detail, error="invalid_token"):
+    challenge = f'Bearer realm="reportedly", error="{error}"' if error else 'Bearer realm="reportedly"'
+    return Problem(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def authenticate():
+    """before_request: a presented token must be valid everywhere, public reads included."""
+    g.token = None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise _unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_request")
+    g.token = find_token(presented.strip())
+    if g.token is None:
+        raise _unauthorized("The token is unknown or revoked.")
+
+
+def requires(scope):
+    """Decorate a view: the caller's token must hold `scope` (reads may be public)."""
+    needed = SCOPES.index(scope)
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            token = g.get("token")
+            if token is None:
+                if scope == "read" and current_app.config["PUBLIC_READS"]:
+                    return view(*args, **kwargs)
+                raise _unauthorized("This request needs a bearer token.", None)
+            if SCOPES.index(token.scope) < needed:
+                raise Problem(403, f"This request needs the {scope!r} scope; the token has {token.scope!r}.")
+            return view(*args, **kwargs)
+
+        # Reads are documented as open or token-bearing; writes as token-bearing only.
+        security = [{}, {"bearerAuth": []}] if scope == "read" else [{"bearerAuth": []}]
+        return flask_smorest.Blueprint.doc(security=security)(wrapper)
+
+    return decorator

@@ -1,0 +1,57 @@
+"""Configuration: defaults in code, REPORTEDLY_* environment overrides, a dict for tests."""
+
+import os
+from pathlib import Path
+
+# The project's working folder for the default SQLite database and the admin token.
+VAR_DIR = Path(os.environ.get("REPORTEDLY_VAR_DIR", "var"))
+
+DEFAULTS = {
+    # Where the ledger lives: sqlite:///path/to/file.db or postgresql://user@host/db.
+    "DATABASE_URL": f"sqlite:///{VAR_DIR / 'reportedly.db'}",
+    # Address gunicorn listens on.
+    "BIND": "127.0.0.1:8000",
+    # gunicorn worker processes; explicit, because a container misreports its CPUs.
+    "WORKERS": 2,
+    # Whether GET requests are served without a token.
+    "PUBLIC_READS": True,
+    # Largest accepted request body, chunked bodies included (1 MiB).
+    "MAX_BODY_BYTES": 1024 * 1024,
+    # Python logging level of the service's own log lines.
+    "LOG_LEVEL": "INFO",
+    # Requests a minute one client (token, or address without one) may make per worker; 0 = off.
+    "RATE_LIMIT_PER_MINUTE": 1200,
+    # How long a SQLite writer waits for the lock before the request fails with 503.
+    "SQLITE_BUSY_TIMEOUT_SECONDS": 10.0,
+    # Seconds after which an unfinished Idempotency-Key is taken to belong to a dead request.
+    "IDEMPOTENCY_LEASE_SECONDS": 120,
+    # PostgreSQL connection pool: connections a worker keeps, and how long to wait for one.
+    "DB_POOL_SIZE": 8,
+    "DB_POOL_TIMEOUT_SECONDS": 10.0,
+}
+
+
+def _parse(name, raw, default):
+    """Turn an environment string into the type of its default."""
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"REPORTEDLY_{name} must be true or false, not {raw!r}")
+        return lowered in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load_config(overrides=None, environ=None):
+    """Return the effective configuration: defaults, then REPORTEDLY_* variables, then overrides."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for name, default in DEFAULTS.items():
+        raw = environ.get(f"REPORTEDLY_{name}")
+        if raw is not None and raw != "":
+            config[name] = _parse(name, raw, default)
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,96 @@
+"""The database: declared once here, initialised late from configuration, one connection per request."""
+
+import urllib.parse
+from pathlib import Path
+
+import apsw
+from peewee import DatabaseProxy, OperationalError
+from playhouse.apsw_ext import APSWDatabase
+
+# Models bind to this proxy; init_database() points it at SQLite or PostgreSQL.
+db = DatabaseProxy()
+
+# WAL lets readers run beside the one writer; FULL sync keeps every acknowledged
+# write through a power loss (NORMAL could lose the last commits).
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("synchronous", "full"),
+    ("foreign_keys", 1),
+)
+
+
+def sqlite_library_version():
+    """The SQLite library in use: APSW's bundled one, not the system's."""
+    return apsw.sqlite_lib_version()
+
+
+def open_database(url, config):
+    """Build an unconnected peewee database for a sqlite:/// or postgresql:// URL."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == "sqlite":
+        return _open_sqlite(url[len("sqlite:///"):], config)
+    if parsed.scheme in {"postgresql", "postgres"}:
+        return _open_postgresql(parsed, config)
+    raise ValueError(f"REPORTEDLY_DATABASE_URL must start with sqlite:/// or postgresql://, not {parsed.scheme!r}")
+
+
+def _open_sqlite(path, config):
+    """SQLite through APSW: every write transaction starts as BEGIN IMMEDIATE."""
+    if not path:
+        raise ValueError("a sqlite:/// URL needs a file path")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return APSWDatabase(
+        path,
+        pragmas=SQLITE_PRAGMAS,
+        timeout=config["SQLITE_BUSY_TIMEOUT_SECONDS"],
+        lock_type="IMMEDIATE",
+        autoconnect=False,
+    )
+
+
+def _open_postgresql(parsed, config):
+    """PostgreSQL through psycopg 3 with a per-process connection pool."""
+    from playhouse.pool import PooledPostgresqlDatabase
+
+    query = dict(urllib.parse.parse_qsl(parsed.query))
+    return PooledPostgresqlDatabase(
+        urllib.parse.unquote(parsed.path.lstrip("/")),
+        host=parsed.hostname,
+        port=parsed.port,
+        user=urllib.parse.unquote(parsed.username) if parsed.username else None,
+        password=urllib.parse.unquote(parsed.password) if parsed.password else None,
+        max_connections=config["DB_POOL_SIZE"],
+        timeout=config["DB_POOL_TIMEOUT_SECONDS"],
+        prefer_psycopg3=True,
+        autoconnect=False,
+        **query,
+    )
+
+
+def init_database(config):
+    """Point the shared proxy at the configured database and return it."""
+    database = open_database(config["DATABASE_URL"], config)
+    db.initialize(database)
+    return database
+
+
+def is_busy(error):
+    """Whether a database error means another writer holds the lock (worth a retry)."""
+    return isinstance(error, OperationalError) and (
+        isinstance(error.__cause__, apsw.BusyError)
+        or "locked" in str(error).lower()
+        or "busy" in str(error).lower()
+    )
+
+
+def register_connection_hooks(app):
+    """Open a connection when a request starts and close it when it ends."""
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()

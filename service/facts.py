@@ -1,0 +1,139 @@
+"""Read the status rules' inputs from the database, as they stand now or stood at a knowledge time."""
+
+from dataclasses import dataclass
+
+from peewee import fn
+
+from .models import Attribution, Claim, ClaimRevision, Relay, Source, SourceRevision
+from .rules import SourceFacts, Statement, derive_status
+
+
+@dataclass(frozen=True)
+class ClaimSnapshot:
+    """A claim's own fields as they stood at a knowledge time (or now)."""
+
+    id: int
+    text: str
+    subjects: list
+    parties: list
+    event_time: object
+    created_at: object
+    updated_at: object
+
+
+def statements_by_claim(claim_ids, as_of=None):
+    """The attributions of these claims, recorded by `as_of`, as rule Statements keyed by claim id."""
+    query = Attribution.select().where(Attribution.claim.in_(list(claim_ids))).order_by(Attribution.id)
+    if as_of is not None:
+        query = query.where(Attribution.recorded_at <= as_of)
+    attributions = list(query)
+    via = relays_by_attribution(a.id for a in attributions)
+    result = {claim_id: [] for claim_id in claim_ids}
+    for a in attributions:
+        result[a.claim_id].append(to_statement(a, via.get(a.id, ())))
+    return result
+
+
+def relays_by_attribution(attribution_ids):
+    """The `via` lists of these attributions, outermost first."""
+    ids = list(attribution_ids)
+    via = {}
+    if not ids:
+        return via
+    query = Relay.select(Relay.attribution, Relay.source).where(Relay.attribution.in_(ids)).order_by(Relay.position)
+    for relay in query:
+        via.setdefault(relay.attribution_id, []).append(relay.source_id)
+    return {attribution_id: tuple(sources) for attribution_id, sources in via.items()}
+
+
+def to_statement(attribution, via):
+    """An Attribution row as the rules see it."""
+    return Statement(
+        id=attribution.id,
+        source=attribution.source_id,
+        stance=attribution.stance,
+        basis=attribution.basis,
+        confidence=attribution.confidence,
+        recorded_at=attribution.recorded_at,
+        via=tuple(via),
+        published_at=attribution.published_at,
+        retracted_at=attribution.retracted_at,
+    )
+
+
+def source_facts(source_ids, as_of=None):
+    """What the rules need of these sources, now or as of a knowledge time (from their revisions)."""
+    ids = list(set(source_ids))
+    if not ids:
+        return {}
+    if as_of is None:
+        rows = Source.select(Source.id, Source.name, Source.reliability, Source.affiliation).where(Source.id.in_(ids))
+        return {r.id: SourceFacts(r.id, r.name, r.reliability, r.affiliation) for r in rows}
+    latest = (
+        SourceRevision.select(SourceRevision.source, fn.MAX(SourceRevision.valid_from).alias("valid_from"))
+        .where(SourceRevision.source.in_(ids), SourceRevision.valid_from <= as_of)
+        .group_by(SourceRevision.source)
+        .alias("latest")
+    )
+    rows = SourceRevision.select().join(
+        latest,
+        on=(
+            (SourceRevision.source == latest.c.source_id)
+            & (SourceRevision.valid_from == latest.c.valid_from)
+        ),
+    )
+    return {r.source_id: SourceFacts(r.source_id, r.name, r.reliability, r.affiliation) for r in rows}
+
+
+def snapshots(claims, as_of=None):
+    """The claims' own fields now, or from their revisions as of a knowledge time."""
+    if as_of is None:
+        return {c.id: _snapshot(c.id, c, c.created_at, c.updated_at) for c in claims}
+    created = {c.id: c.created_at for c in claims}
+    latest = (
+        ClaimRevision.select(ClaimRevision.claim, fn.MAX(ClaimRevision.valid_from).alias("valid_from"))
+        .where(ClaimRevision.claim.in_(list(created)), ClaimRevision.valid_from <= as_of)
+        .group_by(ClaimRevision.claim)
+        .alias("latest")
+    )
+    rows = ClaimRevision.select().join(
+        latest,
+        on=((ClaimRevision.claim == latest.c.claim_id) & (ClaimRevision.valid_from == latest.c.valid_from)),
+    )
+    return {r.claim_id: _snapshot(r.claim_id, r, created[r.claim_id], r.valid_from) for r in rows}
+
+
+def _snapshot(claim_id, row, created_at, updated_at):
+    return ClaimSnapshot(claim_id, row.text, row.subjects, row.parties, row.event_time, created_at, updated_at)
+
+
+def derive_many(claims, as_of=None, published_before=None):
+    """Snapshot and derive each claim at the given times: [(snapshot, statements, derivation)]."""
+    claims = list(claims)
+    shots = snapshots(claims, as_of)
+    statements = statements_by_claim(list(shots), as_of)
+    facts = source_facts(
+        {s.source for group in statements.values() for s in group}
+        | {r for group in statements.values() for s in group for r in s.via},
+        as_of,
+    )
+    results = []
+    for claim in claims:
+        if claim.id not in shots:
+            continue
+        shot = shots[claim.id]
+        derivation = derive_status(statements[claim.id], facts, shot.parties, as_of, published_before)
+        results.append((shot, statements[claim.id], derivation))
+    return results
+
+
+def derive_current(claim):
+    """The derivation of one claim from its current inputs, for storing after a write."""
+    [(_, _, derivation)] = derive_many([claim])
+    return derivation
+
+
+def claims_created_by(as_of):
+    """Claims that existed at a knowledge time."""
+    query = Claim.select()
+    return query.where(Claim.created_at <= as_of) if as_of is not None else query

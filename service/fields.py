@@ -1,0 +1,80 @@
+"""Marshmallow fields that hold the spec's input rules: no NUL, real JSON numbers, aware times, bounded ids."""
+
+import re
+from datetime import timezone
+
+from marshmallow import ValidationError, fields, validate
+
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+# The largest id both SQLite and PostgreSQL store in a 64-bit integer.
+MAX_ID = 2**63 - 1
+
+
+def _reject_nul(value):
+    if "\x00" in value:
+        raise ValidationError("Must not contain the NUL character.")
+
+
+class Text(fields.String):
+    """A string with a length range that never contains NUL."""
+
+    def __init__(self, min_length=None, max_length=None, **kwargs):
+        validators = [_reject_nul]
+        if min_length is not None or max_length is not None:
+            validators.append(validate.Length(min=min_length, max=max_length))
+        super().__init__(validate=validators + list(kwargs.pop("validate", [])), **kwargs)
+
+
+class Slug(Text):
+    """A lower-case slug: letters, digits and inner hyphens, 1-64 characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_length=64,
+            validate=[validate.Regexp(SLUG_PATTERN, error="Must be a slug: a-z, 0-9 and inner hyphens, 1-64 characters.")],
+            **kwargs,
+        )
+
+
+class HttpUrl(fields.Url):
+    """An absolute http(s) URL of at most 2000 characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(schemes={"http", "https"}, validate=[_reject_nul, validate.Length(max=2000)], **kwargs)
+
+
+class JSONNumber(fields.Float):
+    """A JSON number: rejects strings such as "0.5", booleans, NaN and Infinity."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Identifier(fields.Integer):
+    """A server-set integer id: a JSON integer from 1 to 2**63-1."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class AwareTime(fields.AwareDateTime):
+    """An RFC 3339 time with an offset on input; always UTC on output."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and ("\x00" in value or not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]", value)):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError as error:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC form
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from error
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None:
+            value = value.astimezone(timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)

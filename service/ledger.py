@@ -1,0 +1,316 @@
+"""Writes to the ledger. Each public function is one transaction that keeps derived fields and history in step.
+
+A write records its inputs, re-derives every claim it touches through
+service.rules (via facts.derive_current), stores the derived fields on the claim
+and appends a history entry when status or confidence changed.
+"""
+
+import re
+
+from peewee import IntegrityError
+
+from .clock import utcnow
+from .db import db
+from .facts import derive_current
+from .models import (
+    Attribution,
+    Claim,
+    ClaimRevision,
+    ClaimTerm,
+    Document,
+    HistoryEntry,
+    Relay,
+    Source,
+    SourceRevision,
+)
+from .problems import Problem, invalid
+
+# Source fields the status rules read; a change to one re-derives the source's claims.
+RULE_FIELDS = ("name", "reliability", "affiliation")
+CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
+# Longest word kept in the search index; longer tokens are cut to it on both sides.
+MAX_WORD = 200
+
+
+def words_of(text):
+    """The distinct case-folded whole words of a text, as `q` matches them."""
+    return {w[:MAX_WORD] for w in re.findall(r"\w+", text.casefold())}
+
+
+def lock_claim(claim_id):
+    """The claim row, locked for the rest of the transaction where the database can lock rows."""
+    query = Claim.select().where(Claim.id == claim_id)
+    if db.obj.for_update:
+        query = query.for_update()
+    claim = query.first()
+    if claim is None:
+        raise Problem(404, f"There is no claim {claim_id}.")
+    return claim
+
+
+# --- sources -----------------------------------------------------------------
+
+
+def create_source(data):
+    """Register a source; its first revision lets `as_of` see it from now on."""
+    now = utcnow()
+    with db.atomic():
+        if Source.get_or_none(Source.id == data["id"]) is not None:
+            raise Problem(409, f"A source with id {data['id']!r} exists already.")
+        if Source.select().where(Source.affiliation == data["id"], Source.id != data["id"]).exists():
+            raise invalid("id", "Is an affiliation other sources use; choose another id.")
+        _check_affiliation(data["id"], data.get("affiliation"))
+        source = Source.create(created_at=now, updated_at=now, **data)
+        _record_source_revision(source, now)
+    return source
+
+
+def update_source(source_id, changes):
+    """Change a source; a change the rules read re-derives every claim it appears in, with history."""
+    now = utcnow()
+    with db.atomic():
+        source = Source.get_or_none(Source.id == source_id)
+        if source is None:
+            raise Problem(404, f"There is no source {source_id!r}.")
+        if "affiliation" in changes:
+            _check_affiliation(source.id, changes["affiliation"])
+        changed = {k: v for k, v in changes.items() if getattr(source, k) != v}
+        if not changed:
+            return source
+        for field, value in changed.items():
+            setattr(source, field, value)
+        source.updated_at = now
+        source.save()
+        if set(changed) & set(RULE_FIELDS):
+            _record_source_revision(source, now)
+            for claim in _claims_naming(source.id):
+                refresh_claim(claim, "source_change", source.id, now)
+    return source
+
+
+def _check_affiliation(source_id, affiliation):
+    """Group keys never mix: an affiliation is never the id of another source."""
+    if affiliation and affiliation != source_id and Source.get_or_none(Source.id == affiliation) is not None:
+        raise invalid("affiliation", f"Is the id of another source ({affiliation!r}); choose another key.")
+
+
+def _record_source_revision(source, now):
+    SourceRevision.create(
+        source=source.id, valid_from=now, name=source.name,
+        reliability=source.reliability, affiliation=source.affiliation,
+    )
+
+
+def _claims_naming(source_id):
+    """Claims with an attribution from, or relayed by, this source."""
+    as_origin = Attribution.select(Attribution.claim).where(Attribution.source == source_id)
+    as_relay = (
+        Attribution.select(Attribution.claim)
+        .join(Relay)
+        .where(Relay.source == source_id)
+    )
+    return (
+        Claim.select()
+        .where(Claim.id.in_(as_origin) | Claim.id.in_(as_relay))
+        .order_by(Claim.id)
+    )
+
+
+# --- documents ---------------------------------------------------------------
+
+
+def create_document(data):
+    """Record a publication."""
+    with db.atomic():
+        _require_sources({"publisher": [data["publisher_id"]]})
+        return Document.create(created_at=utcnow(), **data)
+
+
+def retract_document(document_id, reason):
+    """Retract a document and every attribution in it, re-deriving the claims they touched."""
+    now = utcnow()
+    with db.atomic():
+        document = Document.get_or_none(Document.id == document_id)
+        if document is None:
+            raise Problem(404, f"There is no document {document_id}.")
+        if document.retracted_at is not None:
+            raise Problem(409, f"Document {document_id} is retracted already.")
+        document.retracted_at, document.retraction_reason = now, reason
+        document.save()
+        active = Attribution.select().where(Attribution.document == document.id, Attribution.retracted_at.is_null())
+        claim_ids = sorted({a.claim_id for a in active})
+        (Attribution
+         .update(retracted_at=now, retraction_reason=reason)
+         .where(Attribution.document == document.id, Attribution.retracted_at.is_null())
+         .execute())
+        for claim_id in claim_ids:
+            refresh_claim(lock_claim(claim_id), "document_retraction", document.id, now)
+    return document
+
+
+# --- claims ------------------------------------------------------------------
+
+
+def create_claim(data):
+    """Create a claim and any attributions given with it, and write its first history entry."""
+    now = utcnow()
+    attributions = data.pop("attributions", [])
+    with db.atomic():
+        _require_parties(data["parties"])
+        claim = Claim.create(
+            created_at=now, updated_at=now, status="unconfirmed",
+            explanation=[], origins=[], **data,
+        )
+        _record_claim_revision(claim, now)
+        for index, attribution in enumerate(attributions):
+            _insert_attribution(claim, attribution, now, field=f"attributions.{index}")
+        refresh_claim(claim, "created", claim.id, now, always=True)
+    return claim
+
+
+def update_claim(claim_id, changes, check_precondition):
+    """Change a claim's own fields; `check_precondition(claim)` enforces If-Match inside the transaction."""
+    now = utcnow()
+    with db.atomic():
+        claim = lock_claim(claim_id)
+        check_precondition(claim)
+        if "parties" in changes:
+            _require_parties(changes["parties"])
+        changed = {k: v for k, v in changes.items() if getattr(claim, k) != v}
+        if not changed:
+            return claim
+        for field, value in changed.items():
+            setattr(claim, field, value)
+        claim.updated_at = now
+        claim.save()
+        _record_claim_revision(claim, now)
+        if "parties" in changed:
+            refresh_claim(claim, "claim_change", claim.id, now)
+    return claim
+
+
+def _record_claim_revision(claim, now):
+    """Snapshot the claim's own fields and re-index its searchable terms."""
+    ClaimRevision.create(claim=claim.id, valid_from=now, **{f: getattr(claim, f) for f in CLAIM_FIELDS})
+    ClaimTerm.delete().where(ClaimTerm.claim == claim.id).execute()
+    terms = {("subject", s.casefold()) for s in claim.subjects}
+    terms |= {("party", p) for p in claim.parties}
+    terms |= {("word", w) for w in words_of(claim.text)}
+    ClaimTerm.insert_many(
+        [{"claim": claim.id, "kind": kind, "term": term} for kind, term in sorted(terms)]
+    ).execute()
+
+
+def _require_parties(parties):
+    """Every party must be a known origin group: an affiliation in use, or a source without one."""
+    if not parties:
+        return
+    known = {
+        s.affiliation or s.id
+        for s in Source.select(Source.id, Source.affiliation).where(
+            Source.affiliation.in_(parties) | (Source.id.in_(parties) & Source.affiliation.is_null())
+        )
+    }
+    unknown = [p for p in parties if p not in known]
+    if unknown:
+        raise invalid("parties", f"Not a known origin group: {', '.join(unknown)}.")
+
+
+# --- attributions ------------------------------------------------------------
+
+
+def add_attribution(claim_id, data):
+    """Attribute the claim to a source and re-derive it."""
+    now = utcnow()
+    with db.atomic():
+        claim = lock_claim(claim_id)
+        attribution = _insert_attribution(claim, data, now)
+        refresh_claim(claim, "attribution", attribution.id, now)
+    return attribution, claim
+
+
+def retract_attribution(attribution_id, reason):
+    """Withdraw one attribution (it stays on record, marked) and re-derive its claim."""
+    now = utcnow()
+    with db.atomic():
+        attribution = Attribution.get_or_none(Attribution.id == attribution_id)
+        if attribution is None:
+            raise Problem(404, f"There is no attribution {attribution_id}.")
+        claim = lock_claim(attribution.claim_id)
+        attribution = Attribution.get_by_id(attribution_id)
+        if attribution.retracted_at is not None:
+            raise Problem(409, f"Attribution {attribution_id} is retracted already.")
+        attribution.retracted_at, attribution.retraction_reason = now, reason
+        attribution.save()
+        refresh_claim(claim, "retraction", attribution.id, now)
+    return attribution, claim
+
+
+def _insert_attribution(claim, data, now, field=None):
+    """Check an attribution's references and store it with its relays."""
+    prefix = f"{field}." if field else ""
+    via = list(data.get("via") or [])
+    if data["source"] in via:
+        raise invalid(f"{prefix}via", "A source does not relay its own statement.")
+    _require_sources({f"{prefix}source": [data["source"]], f"{prefix}via": via})
+    published_at = data.get("published_at")
+    document_id = data.get("document_id")
+    if document_id is not None:
+        document = _usable_document(document_id, data.get("quote"), prefix)
+        published_at = published_at or document.published_at
+    try:
+        attribution = Attribution.create(
+            claim=claim.id, source=data["source"], document=document_id,
+            stance=data["stance"], basis=data["basis"], confidence=data["confidence"],
+            quote=data.get("quote"), published_at=published_at, recorded_at=now,
+        )
+    except IntegrityError as error:
+        raise invalid(f"{prefix}source", "Refers to a record that does not exist.") from error
+    if via:
+        Relay.insert_many(
+            [{"attribution": attribution.id, "position": i, "source": s} for i, s in enumerate(via)]
+        ).execute()
+    return attribution
+
+
+def _usable_document(document_id, quote, prefix):
+    document = Document.get_or_none(Document.id == document_id)
+    if document is None:
+        raise invalid(f"{prefix}document_id", f"There is no document {document_id}.")
+    if document.retracted_at is not None:
+        raise Problem(409, f"Document {document_id} is retracted; attributions cannot cite it.")
+    if quote is not None and document.text is not None and quote not in document.text:
+        raise invalid(f"{prefix}quote", f"Does not occur verbatim in document {document_id}.")
+    return document
+
+
+def _require_sources(fields_to_ids):
+    """Every referenced source must exist; the 422 names the field."""
+    wanted = {i for ids in fields_to_ids.values() for i in ids}
+    found = {s.id for s in Source.select(Source.id).where(Source.id.in_(list(wanted)))} if wanted else set()
+    for field, ids in fields_to_ids.items():
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise invalid(field, f"Unknown source: {', '.join(missing)}.")
+
+
+# --- derived fields and history -----------------------------------------------
+
+
+def refresh_claim(claim, cause_kind, cause_id, now, always=False):
+    """Store the claim's derived fields; append history when status or confidence changed."""
+    derivation = derive_current(claim)
+    changed = (derivation.status, derivation.confidence) != (claim.status, claim.confidence)
+    claim.status = derivation.status
+    claim.confidence = derivation.confidence
+    claim.likelihood = derivation.likelihood
+    claim.explanation = list(derivation.explanation)
+    claim.origins = [o.as_dict() for o in derivation.origins]
+    claim.updated_at = now
+    claim.save()
+    if changed or always:
+        HistoryEntry.create(
+            claim=claim.id, at=now, status=claim.status, confidence=claim.confidence,
+            cause_kind=cause_kind, cause_id=str(cause_id),
+        )
+    return derivation

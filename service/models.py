@@ -1,0 +1,224 @@
+"""The ledger's tables: sources, documents, claims, attributions, history, tokens, idempotency records.
+
+Every time is stored as integer microseconds (UTCTimeField) so ordering and
+`as_of` comparisons are exact and identical on SQLite and PostgreSQL.
+Lists (subjects, parties, explanation, origins) are JSON text; the terms that
+filters search are copied into ClaimTerm rows, which are indexed.
+"""
+
+import json
+
+from peewee import (
+    BigIntegerField,
+    CharField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .clock import from_micros, to_micros
+from .db import db
+
+
+class UTCTimeField(BigIntegerField):
+    """An aware datetime kept as microseconds since the epoch."""
+
+    def db_value(self, value):
+        return to_micros(value) if value is not None and not isinstance(value, int) else value
+
+    def python_value(self, value):
+        return from_micros(value) if value is not None else None
+
+
+class JSONField(TextField):
+    """A JSON document kept as text, which every database stores alike."""
+
+    def db_value(self, value):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value is not None else None
+
+    def python_value(self, value):
+        return json.loads(value) if value is not None else None
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Source(BaseModel):
+    """An outlet, agency or body that makes statements; its id is a client-chosen slug."""
+
+    id = CharField(primary_key=True, max_length=64)
+    name = CharField(max_length=200)
+    kind = CharField(max_length=32)
+    reliability = CharField(max_length=1)
+    affiliation = CharField(max_length=64, null=True, index=True)
+    country = CharField(max_length=2, null=True)
+    url = TextField(null=True)
+    description = TextField(null=True)
+    created_at = UTCTimeField()
+    updated_at = UTCTimeField()
+
+
+class SourceRevision(BaseModel):
+    """What the status rules read of a source from `valid_from` on, so `as_of` sees the past."""
+
+    source = ForeignKeyField(Source, backref="revisions", on_delete="CASCADE")
+    valid_from = UTCTimeField()
+    name = CharField(max_length=200)
+    reliability = CharField(max_length=1)
+    affiliation = CharField(max_length=64, null=True)
+
+    class Meta:
+        indexes = ((("source", "valid_from"), False),)
+
+
+class Document(BaseModel):
+    """A publication in which statements appear."""
+
+    publisher = ForeignKeyField(Source, backref="documents")
+    title = CharField(max_length=500)
+    url = TextField(null=True)
+    published_at = UTCTimeField(null=True)
+    language = CharField(max_length=35, null=True)
+    text = TextField(null=True)
+    created_at = UTCTimeField()
+    retracted_at = UTCTimeField(null=True)
+    retraction_reason = TextField(null=True)
+
+
+class Claim(BaseModel):
+    """One proposition; its status fields are derived by service.rules and stored for filtering."""
+
+    text = TextField()
+    subjects = JSONField()
+    parties = JSONField()
+    event_time = UTCTimeField(null=True)
+    created_at = UTCTimeField(index=True)
+    updated_at = UTCTimeField()
+    status = CharField(max_length=16, index=True)
+    confidence = FloatField(null=True, index=True)
+    likelihood = CharField(max_length=32, null=True)
+    explanation = JSONField()
+    origins = JSONField()
+
+
+class ClaimRevision(BaseModel):
+    """The claim's own fields from `valid_from` on, so `as_of` reads the text and parties of then."""
+
+    claim = ForeignKeyField(Claim, backref="revisions", on_delete="CASCADE")
+    valid_from = UTCTimeField()
+    text = TextField()
+    subjects = JSONField()
+    parties = JSONField()
+    event_time = UTCTimeField(null=True)
+
+    class Meta:
+        indexes = ((("claim", "valid_from"), False),)
+
+
+class ClaimTerm(BaseModel):
+    """An indexed copy of one searchable term of a claim: a subject, a party or a word of its text."""
+
+    claim = ForeignKeyField(Claim, backref="terms", on_delete="CASCADE")
+    kind = CharField(max_length=8)
+    term = CharField(max_length=200)
+
+    class Meta:
+        indexes = ((("kind", "term", "claim"), True),)
+
+
+class Attribution(BaseModel):
+    """One source taking a stance on one claim; never deleted, only retracted."""
+
+    claim = ForeignKeyField(Claim, backref="attributions", index=True)
+    source = ForeignKeyField(Source, backref="attributions")
+    document = ForeignKeyField(Document, backref="attributions", null=True, index=True)
+    stance = CharField(max_length=8)
+    basis = CharField(max_length=16)
+    confidence = FloatField()
+    quote = TextField(null=True)
+    published_at = UTCTimeField(null=True)
+    recorded_at = UTCTimeField()
+    retracted_at = UTCTimeField(null=True)
+    retraction_reason = TextField(null=True)
+
+    class Meta:
+        indexes = ((("source", "claim"), False),)
+
+
+class Relay(BaseModel):
+    """One source that relayed an attribution, at its place in `via` (outermost first)."""
+
+    attribution = ForeignKeyField(Attribution, backref="relays", on_delete="CASCADE")
+    position = IntegerField()
+    source = ForeignKeyField(Source, backref="relays", index=True)
+
+    class Meta:
+        indexes = ((("attribution", "position"), True),)
+
+
+class HistoryEntry(BaseModel):
+    """A change of a claim's status or confidence, with what caused it."""
+
+    claim = ForeignKeyField(Claim, backref="history", on_delete="CASCADE")
+    at = UTCTimeField()
+    status = CharField(max_length=16)
+    confidence = FloatField(null=True)
+    cause_kind = CharField(max_length=24)
+    cause_id = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("claim", "id"), False),)
+
+
+class Token(BaseModel):
+    """A bearer token: its public key id and the SHA-256 of its secret, never the secret."""
+
+    name = CharField(max_length=100, unique=True)
+    key_id = CharField(max_length=32, unique=True)
+    secret_hash = CharField(max_length=64)
+    scope = CharField(max_length=8)
+    created_at = UTCTimeField()
+    revoked_at = UTCTimeField(null=True)
+
+
+class IdempotencyRecord(BaseModel):
+    """The first response to a POST with an Idempotency-Key, replayed for retries."""
+
+    client = CharField(max_length=64)
+    key = CharField(max_length=255)
+    fingerprint = CharField(max_length=64)
+    state = CharField(max_length=12)
+    status_code = IntegerField(null=True)
+    body = TextField(null=True)
+    headers = JSONField(null=True)
+    created_at = UTCTimeField(index=True)
+
+    class Meta:
+        indexes = ((("client", "key"), True),)
+
+
+class SchemaVersion(BaseModel):
+    """Which migrations have been applied."""
+
+    version = IntegerField(primary_key=True)
+    applied_at = UTCTimeField()
+
+
+MODELS = (
+    Source,
+    SourceRevision,
+    Document,
+    Claim,
+    ClaimRevision,
+    ClaimTerm,
+    Attribution,
+    Relay,
+    HistoryEntry,
+    Token,
+    IdempotencyRecord,
+)

@@ -1,0 +1,132 @@
+"""One error format: RFC 9457 problem+json for every error, Flask's own HTTP errors included."""
+
+import logging
+from http import HTTPStatus
+
+from flask import json
+from marshmallow import Schema, fields
+from peewee import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .db import is_busy
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("reportedly")
+
+# A stable, absolute `type` URI per kind of problem (RFC 9457 §3.1.1).
+PROBLEM_TYPES = {
+    400: "malformed-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    428: "precondition-required",
+    429: "rate-limited",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+class Problem(Exception):
+    """An error the API answers with: raised anywhere below the views, rendered here."""
+
+    def __init__(self, status, detail, errors=None, headers=None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def invalid(field, message):
+    """A 422 naming the field at fault."""
+    return Problem(422, f"{field}: {message}", errors={field: [message]})
+
+
+def problem_body(status, detail, errors=None):
+    """The JSON object of a problem."""
+    body = {
+        "type": f"urn:reportedly:problem:{PROBLEM_TYPES.get(status, 'http-' + str(status))}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(status, detail, errors=None, headers=None):
+    """A Flask response carrying a problem."""
+    from flask import current_app
+
+    response = current_app.response_class(
+        json.dumps(problem_body(status, detail, errors)), status=status, mimetype=PROBLEM_MEDIA_TYPE
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+def handle_problem(problem):
+    return problem_response(problem.status, problem.detail, problem.errors, problem.headers)
+
+
+def handle_http_exception(error):
+    """Werkzeug's and flask-smorest's HTTP errors, webargs validation errors included."""
+    if error.code >= 500:
+        log.error("internal error", exc_info=getattr(error, "original_exception", None) or error)
+        return problem_response(error.code, "The server could not complete the request.")
+    data = getattr(error, "data", None) or {}
+    errors = _flatten_locations(data.get("messages")) if "messages" in data else data.get("errors")
+    detail = data.get("message") or _describe(error, errors)
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    return problem_response(error.code, detail, errors, headers)
+
+
+def handle_database_error(error):
+    """A writer waiting too long for SQLite's lock is a temporary condition, not a bug."""
+    if is_busy(error):
+        return problem_response(503, "The database is busy; retry shortly.", headers={"Retry-After": "1"})
+    log.error("database error", exc_info=error)
+    return problem_response(500, "The server could not complete the request.")
+
+
+def _flatten_locations(messages):
+    """webargs nests errors by location ({"json": {...}}); clients want field -> messages."""
+    flat = {}
+    for location_errors in (messages or {}).values():
+        if isinstance(location_errors, dict):
+            flat.update(location_errors)
+        else:
+            flat.setdefault("_body", []).extend(location_errors)
+    return flat
+
+
+def _describe(error, errors):
+    if errors:
+        fields_at_fault = ", ".join(sorted(str(k) for k in errors))
+        return f"Invalid input in: {fields_at_fault}."
+    return error.description or HTTPStatus(error.code).phrase
+
+
+def register_error_handlers(app):
+    """Route every error the app can raise to a problem+json answer."""
+    app.register_error_handler(Problem, handle_problem)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_error)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details (documentation only; bodies are built by problem_body)."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw())

@@ -1,0 +1,238 @@
+"""Marshmallow schemas: one per resource (load_only/dump_only), query-argument schemas beside them."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from .fields import AwareTime, HttpUrl, Identifier, JSONNumber, Slug, Text
+from .rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
+
+SOURCE_KINDS = (
+    "state_media",
+    "news_outlet",
+    "wire_service",
+    "government",
+    "intelligence_service",
+    "international_body",
+    "ngo",
+    "person",
+    "other",
+)
+MAX_DOCUMENT_TEXT_BYTES = 512 * 1024
+CAUSE_KINDS = ("created", "attribution", "retraction", "document_retraction", "source_change", "claim_change")
+
+
+class SourceSchema(Schema):
+    """An outlet, agency or body that makes statements."""
+
+    id = Slug(required=True)
+    name = Text(1, 200, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
+    reliability = fields.String(load_default="F", validate=validate.OneOf(RELIABILITY_GRADES))
+    affiliation = Slug(allow_none=True, load_default=None)
+    country = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    url = HttpUrl(allow_none=True, load_default=None)
+    description = Text(max_length=2000, allow_none=True, load_default=None)
+    created_at = AwareTime(dump_only=True)
+    updated_at = AwareTime(dump_only=True)
+
+
+class SourcePatchSchema(SourceSchema):
+    """The fields of a source that PATCH may change (the id is immutable)."""
+
+    class Meta:
+        exclude = ("id",)
+
+
+class DocumentSchema(Schema):
+    """A publication in which statements appear."""
+
+    id = fields.Integer(dump_only=True)
+    publisher = Slug(required=True, attribute="publisher_id")
+    title = Text(1, 500, required=True)
+    url = HttpUrl(allow_none=True, load_default=None)
+    published_at = AwareTime(allow_none=True, load_default=None)
+    language = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Regexp(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$", error="Must be a BCP 47 tag such as en or pt-BR."),
+    )
+    text = Text(allow_none=True, load_default=None)
+    created_at = AwareTime(dump_only=True)
+    retracted_at = AwareTime(dump_only=True)
+    retraction_reason = fields.String(dump_only=True)
+
+    @validates("text")
+    def _text_fits(self, value, data_key):
+        if value is not None and len(value.encode("utf-8")) > MAX_DOCUMENT_TEXT_BYTES:
+            raise ValidationError("Must be at most 512 KiB of UTF-8.")
+
+
+class ClaimStatusSchema(Schema):
+    """The derived fields of a claim, as returned after a write that changed them."""
+
+    id = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    confidence = fields.Float(dump_only=True, allow_none=True)
+    likelihood = fields.String(dump_only=True, allow_none=True)
+    explanation = fields.List(fields.String(), dump_only=True)
+
+
+class AttributionSchema(Schema):
+    """One source taking a stance on one claim, possibly relayed by others."""
+
+    id = fields.Integer(dump_only=True)
+    claim_id = fields.Integer(dump_only=True)
+    source = Slug(required=True)
+    via = fields.List(Slug(), load_default=list, validate=validate.Length(max=20))
+    document_id = Identifier(allow_none=True, load_default=None)
+    stance = fields.String(required=True, validate=validate.OneOf(STANCES))
+    basis = fields.String(required=True, validate=validate.OneOf(BASES))
+    confidence = JSONNumber(required=True, validate=validate.Range(min=0, max=1))
+    quote = Text(max_length=2000, allow_none=True, load_default=None)
+    published_at = AwareTime(allow_none=True, load_default=None)
+    recorded_at = AwareTime(dump_only=True)
+    retracted_at = AwareTime(dump_only=True, allow_none=True)
+    retraction_reason = fields.String(dump_only=True, allow_none=True)
+
+    @validates("via")
+    def _via_distinct(self, value, data_key):
+        if len(set(value)) != len(value):
+            raise ValidationError("Must not name a source twice.")
+
+
+class AttributionResultSchema(AttributionSchema):
+    """An attribution after a write, with the claim's new derived fields."""
+
+    claim = fields.Nested(ClaimStatusSchema, dump_only=True)
+
+
+class OriginSchema(Schema):
+    """One origin group taking one stance."""
+
+    group = fields.String()
+    sources = fields.List(fields.String())
+    stance = fields.String(metadata={"enum": list(STANCES)})
+    credible = fields.Boolean()
+    interested = fields.Boolean()
+    confidence = fields.Float()
+
+
+class ClaimSchema(ClaimStatusSchema):
+    """One proposition, with who says it and its derived status."""
+
+    text = Text(1, 2000, required=True)
+    subjects = fields.List(Text(1, 200), load_default=list, validate=validate.Length(max=50))
+    parties = fields.List(Slug(), load_default=list, validate=validate.Length(max=50))
+    event_time = AwareTime(allow_none=True, load_default=None)
+    created_at = AwareTime(dump_only=True)
+    updated_at = AwareTime(dump_only=True)
+    origins = fields.List(fields.Nested(OriginSchema), dump_only=True)
+    attributions = fields.List(fields.Nested(AttributionSchema), load_default=list, validate=validate.Length(max=100))
+
+    @validates("parties")
+    def _parties_distinct(self, value, data_key):
+        if len(set(value)) != len(value):
+            raise ValidationError("Must not name a party twice.")
+
+
+class ClaimListItemSchema(ClaimSchema):
+    """A claim as it appears in lists: without its attributions."""
+
+    class Meta:
+        exclude = ("attributions",)
+
+
+class ClaimPatchSchema(ClaimSchema):
+    """The fields of a claim that PATCH may change."""
+
+    class Meta:
+        exclude = ("attributions",)
+
+
+class RetractionSchema(Schema):
+    """Why an attribution or document is withdrawn."""
+
+    reason = Text(1, 2000, required=True)
+
+
+class CauseSchema(Schema):
+    kind = fields.String(metadata={"enum": list(CAUSE_KINDS)})
+    id = fields.Raw(metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]})
+
+
+class HistoryEntrySchema(Schema):
+    """A change of a claim's status or confidence."""
+
+    at = AwareTime()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    confidence = fields.Float(allow_none=True)
+    cause = fields.Nested(CauseSchema)
+
+
+class StatusCountsSchema(Schema):
+    confirmed = fields.Integer()
+    disputed = fields.Integer()
+    denied = fields.Integer()
+    reported = fields.Integer()
+    unconfirmed = fields.Integer()
+
+
+class SourceCountsSchema(Schema):
+    source = fields.String()
+    by_status = fields.Nested(StatusCountsSchema)
+
+
+class SummarySchema(Schema):
+    """How many claims stand at each status, overall and per origin source."""
+
+    total = fields.Integer()
+    by_status = fields.Nested(StatusCountsSchema)
+    by_source = fields.List(fields.Nested(SourceCountsSchema))
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    database = fields.String()
+    sqlite_version = fields.String()
+
+
+def page_of(item_schema, name):
+    """A list envelope schema: {"items": [...], "next_cursor": str | null}."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "next_cursor": fields.String(allow_none=True),
+        },
+        name=name,
+    )
+
+
+SourcePageSchema = page_of(SourceSchema, "SourcePage")
+ClaimPageSchema = page_of(ClaimListItemSchema, "ClaimPage")
+AttributionPageSchema = page_of(AttributionSchema, "AttributionPage")
+HistoryPageSchema = page_of(HistoryEntrySchema, "HistoryPage")
+
+
+class PageQuerySchema(Schema):
+    """Keyset pagination: how many items, and where the previous page ended."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = Text(1, 200)
+
+
+class TimeQuerySchema(Schema):
+    """Knowledge time (`as_of`) and world time (`published_before`)."""
+
+    as_of = AwareTime()
+    published_before = AwareTime()
+
+
+class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema):
+    """Filters of the claim list; they combine with AND."""
+
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    source = Slug()
+    relayed_by = Slug()
+    subject = Text(1, 200)
+    party = Slug()
+    q = Text(1, 200)
+    min_confidence = fields.Float(validate=validate.Range(min=0, max=1))
