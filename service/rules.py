@@ -179,7 +179,7 @@ def decide(origins, sources):
     if (primary or credible_support) and independent_denials:
         backers = primary or credible_support
         return "disputed", [
-            f"disputed: supported by {name.origins(backers)}; "
+            f"disputed: supported by {name.origins(backers, primary=bool(primary))}; "
             f"denied by {name.origins(independent_denials)}, independent and credible"
         ]
     if primary or two_independent:

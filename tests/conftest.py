@@ -1,0 +1,86 @@
+"""Fixtures: an app per test through the factory, on a real temporary SQLite file, with tokens."""
+
+import pytest
+
+from service import create_app
+from service.auth import create_token
+from service.db import db
+from service.migrations import migrate
+
+
+def build_app(database_url, **overrides):
+    """A migrated app on the given database."""
+    app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, **overrides})
+    db.connect(reuse_if_open=True)
+    try:
+        migrate()
+    finally:
+        db.close()
+    return app
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture
+def app(database_url):
+    return build_app(database_url)
+
+
+@pytest.fixture
+def tokens(app):
+    """One token per scope."""
+    db.connect(reuse_if_open=True)
+    try:
+        return {scope: create_token(f"test-{scope}", scope) for scope in ("read", "write", "admin")}
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LedgerClient:
+    """Helpers for the HTTP actions tests repeat; each asserts its own success."""
+
+    def __init__(self, client, tokens):
+        self.client = client
+        self.tokens = tokens
+
+    def auth(self, scope="admin"):
+        return {"Authorization": f"Bearer {self.tokens[scope]}"}
+
+    def post(self, path, body, scope="admin", expect=201, headers=None):
+        response = self.client.post(path, json=body, headers={**self.auth(scope), **(headers or {})})
+        assert response.status_code == expect, response.get_json()
+        return response.get_json()
+
+    def get(self, path, expect=200, **params):
+        response = self.client.get(path, query_string=params)
+        assert response.status_code == expect, response.get_json()
+        return response.get_json()
+
+    def source(self, source_id, reliability="B", affiliation=None, name=None, kind="news_outlet"):
+        body = {"id": source_id, "name": name or source_id.upper(), "kind": kind, "reliability": reliability,
+                "affiliation": affiliation}
+        return self.post("/v1/sources", body)
+
+    def claim(self, text="A claim.", parties=(), attributions=(), subjects=()):
+        body = {"text": text, "parties": list(parties), "subjects": list(subjects), "attributions": list(attributions)}
+        return self.post("/v1/claims", body)
+
+    def attribute(self, claim_id, source, stance="supports", basis="secondhand", confidence=0.6, **extra):
+        body = {"source": source, "stance": stance, "basis": basis, "confidence": confidence, **extra}
+        return self.post(f"/v1/claims/{claim_id}/attributions", body)
+
+    def retract(self, attribution_id, reason="withdrawn"):
+        return self.post(f"/v1/attributions/{attribution_id}/retraction", {"reason": reason}, expect=200)
+
+
+@pytest.fixture
+def ledger(client, tokens):
+    return LedgerClient(client, tokens)
