@@ -14,6 +14,7 @@ from datetime import timedelta
 from flask import current_app, g, request
 from peewee import IntegrityError
 
+from .api.base import read_body
 from .clock import utcnow
 from .db import db
 from .models import IdempotencyRecord
@@ -29,7 +30,7 @@ def fingerprint():
     """What makes two requests 'the same': method, path with query, and body."""
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.full_path}\n".encode())
-    digest.update(request.get_data(cache=True))
+    digest.update(read_body(request))
     return digest.hexdigest()
 
 

@@ -7,6 +7,7 @@ import flask_smorest
 from flask_smorest.utils import prepare_response
 from webargs.core import is_json
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
 from ..fields import MAX_ID, SLUG_PATTERN
@@ -27,13 +28,23 @@ def parse_json_body(data):
         raise Problem(400, f"The body is not valid JSON: {error}.") from None
 
 
+def read_body(req):
+    """The request body; a chunked body that reaches the limit is a 413, not a silent truncation."""
+    data = req.get_data(cache=True)
+    limit = req.max_content_length
+    # Werkzeug stops reading a body without Content-Length at the limit instead of raising.
+    if req.content_length is None and limit is not None and len(data) >= limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
 class StrictJSONParser(FlaskParser):
     """webargs' parser with a 415 for non-JSON bodies and strict JSON decoding."""
 
     def _raw_load_json(self, req):
         if not is_json(req.mimetype):
             raise Problem(415, "Send the body as application/json.")
-        data = req.get_data(cache=True)
+        data = read_body(req)
         if not data:
             raise Problem(400, "The request needs a JSON body.")
         return parse_json_body(data)

@@ -1,0 +1,190 @@
+"""Every error of §6 from a real request, as RFC 9457 problem+json; bad input never writes a row."""
+
+import io
+import json
+
+import pytest
+
+from service.db import db
+from service.models import MODELS
+from tests.conftest import build_app
+
+PROBLEM_KEYS = {"type", "title", "status", "detail"}
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert PROBLEM_KEYS <= set(body) and body["status"] == status
+    assert body["type"].startswith("urn:reportedly:problem:")
+    return body
+
+
+def row_counts():
+    db.connect(reuse_if_open=True)
+    try:
+        return {model.__name__: model.select().count() for model in MODELS}
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def seeded(ledger):
+    ledger.source("nyt")
+    ledger.source("kcna", affiliation="dprk-state")
+    claim = ledger.claim("A claim.", attributions=[{"source": "nyt", "stance": "supports", "basis": "secondhand",
+                                                    "confidence": 0.5}])
+    return claim
+
+
+def test_400_malformed_json(client, ledger, seeded):
+    body = assert_problem(client.post("/v1/claims", data="{not json", content_type="application/json",
+                                      headers=ledger.auth()), 400)
+    assert "not valid JSON" in body["detail"]
+
+
+def test_401_without_or_with_a_bad_token(client, ledger):
+    response = client.post("/v1/claims", json={"text": "x"})
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    bad = client.get("/v1/claims", headers={"Authorization": "Bearer rpt_0000_nope"})
+    assert_problem(bad, 401)
+    assert 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
+    assert_problem(client.get("/v1/claims", headers={"Authorization": "Basic abc"}), 401)
+
+
+def test_403_scope_too_low(client, ledger):
+    assert_problem(client.post("/v1/sources", json={"id": "x", "name": "X", "kind": "other"},
+                               headers=ledger.auth("write")), 403)
+
+
+def test_404_unknown_route_and_resource(client, seeded):
+    assert_problem(client.get("/v1/nothing"), 404)
+    assert_problem(client.get("/v1/claims/999"), 404)
+    assert_problem(client.get("/v1/claims/99999999999999999999"), 404)
+    assert_problem(client.get("/v1/sources/NOT_A_SLUG"), 404)
+    assert_problem(client.get("/v1/documents/5"), 404)
+
+
+def test_405_lists_the_allowed_methods(client):
+    response = client.delete("/v1/claims")
+    assert_problem(response, 405)
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_409_conflicts(client, ledger, seeded):
+    ledger.post("/v1/sources", {"id": "nyt", "name": "Again", "kind": "news_outlet"}, expect=409)
+    [attribution] = seeded["attributions"]
+    ledger.retract(attribution["id"])
+    assert_problem(client.post(f"/v1/attributions/{attribution['id']}/retraction", json={"reason": "x"},
+                               headers=ledger.auth()), 409)
+
+
+def test_412_and_428_on_patch(client, ledger, seeded):
+    path = f"/v1/claims/{seeded['id']}"
+    assert_problem(client.patch(path, json={"text": "y"}, headers=ledger.auth()), 428)
+    assert_problem(client.patch(path, json={"text": "y"}, headers={**ledger.auth(), "If-Match": '"old"'}), 412)
+    assert_problem(client.patch("/v1/sources/nyt", json={"name": "y"}, headers=ledger.auth()), 428)
+
+
+def test_413_body_over_the_limit_even_chunked(database_url, tokens):
+    app = build_app(database_url, MAX_BODY_BYTES=1000)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    before = row_counts()
+    big = json.dumps({"text": "x" * 2000}).encode()
+    assert_problem(client.post("/v1/claims", data=big, content_type="application/json", headers=headers), 413)
+    chunked = client.post("/v1/claims", input_stream=io.BytesIO(big), content_type="application/json",
+                          headers={**headers, "Transfer-Encoding": "chunked"},
+                          environ_overrides={"wsgi.input_terminated": True})
+    assert_problem(chunked, 413)
+    assert row_counts() == before
+
+
+def test_415_not_json(client, ledger):
+    assert_problem(client.post("/v1/claims", data="text=x", content_type="application/x-www-form-urlencoded",
+                               headers=ledger.auth()), 415)
+    assert_problem(client.post("/v1/claims", headers=ledger.auth()), 415)
+
+
+def test_422_names_field_and_reason(client, ledger):
+    body = assert_problem(client.post("/v1/claims", json={"text": ""}, headers=ledger.auth()), 422)
+    assert list(body["errors"]) == ["text"] and body["errors"]["text"]
+
+
+def test_429_with_retry_after(database_url, tokens):
+    client = build_app(database_url, RATE_LIMIT_PER_MINUTE=3).test_client()
+    statuses = [client.get("/v1/claims").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get("/v1/claims")
+    assert_problem(response, 429)
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+ATTRIBUTION = {"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": 0.5}
+
+HOSTILE_BODIES = [
+    ("NaN", "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": NaN}'),
+    ("Infinity", "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": Infinity}'),
+    ("-Infinity", "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": -Infinity}'),
+    ("number as string", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "confidence": "0.5"})),
+    ("confidence out of range", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "confidence": 1.5})),
+    ("NUL in text", "/v1/claims", json.dumps({"text": "a\u0000b"})),
+    ("NUL in subject", "/v1/claims", json.dumps({"text": "a", "subjects": ["x\u0000"]})),
+    ("NUL in source name", "/v1/sources", json.dumps({"id": "x", "name": "X\u0000", "kind": "other"})),
+    ("naive time", "/v1/claims", json.dumps({"text": "a", "event_time": "2023-09-13T12:00:00"})),
+    ("date only", "/v1/claims", json.dumps({"text": "a", "event_time": "2023-09-13"})),
+    ("unknown field", "/v1/claims", json.dumps({"text": "a", "status": "confirmed"})),
+    ("unknown nested field", "/v1/claims", json.dumps({"text": "a", "attributions": [{**ATTRIBUTION, "x": 1}]})),
+    ("over-long text", "/v1/claims", json.dumps({"text": "x" * 2001})),
+    ("over-long subject", "/v1/claims", json.dumps({"text": "a", "subjects": ["s" * 201]})),
+    ("too many subjects", "/v1/claims", json.dumps({"text": "a", "subjects": ["s"] * 51})),
+    ("over-long source id", "/v1/sources", json.dumps({"id": "a" * 65, "name": "X", "kind": "other"})),
+    ("body is a list", "/v1/claims", "[]"),
+    ("body is a string", "/v1/claims", '"claim"'),
+    ("body is null", "/v1/claims", "null"),
+    ("huge integer id", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "document_id": 10**30})),
+    ("unknown source", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "source": "nobody"})),
+    ("unknown relay", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "via": ["nobody"]})),
+    ("source relays itself", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "via": ["nyt"]})),
+    ("unknown document", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "document_id": 42})),
+    ("a bad attribution among good ones", "/v1/claims",
+     json.dumps({"text": "a", "attributions": [ATTRIBUTION, {**ATTRIBUTION, "source": "nobody"}]})),
+    ("affiliation is another source's id", "/v1/sources", json.dumps({"id": "x", "name": "X", "kind": "other", "affiliation": "nyt"})),
+    ("id is another source's affiliation", "/v1/sources", json.dumps({"id": "dprk-state", "name": "X", "kind": "other"})),
+    ("invalid UTF-8", "/v1/claims", b'{"text": "\xff\xfe"}'),
+    ("deep nesting", "/v1/claims", "[" * 100000 + "]" * 100000),
+    ("time with year 0 in UTC", "/v1/claims", json.dumps({"text": "a", "event_time": "0001-01-01T00:00:00+01:00"})),
+]
+
+
+@pytest.mark.parametrize("case, path, body", HOSTILE_BODIES, ids=[c[0] for c in HOSTILE_BODIES])
+def test_hostile_input_is_a_4xx_and_writes_nothing(client, ledger, seeded, case, path, body):
+    before = row_counts()
+    response = client.post(path.format(claim=seeded["id"]), data=body, content_type="application/json",
+                           headers=ledger.auth())
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert_problem(response, response.status_code)
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("query", [
+    {"status": "maybe"}, {"limit": 0}, {"limit": 201}, {"limit": "x"}, {"min_confidence": "NaN"},
+    {"min_confidence": 2}, {"as_of": "2023-09-13T12:00:00"}, {"as_of": "yesterday"}, {"cursor": "!!"},
+    {"cursor": "WzFd"[:3]}, {"source": "Bad Slug"}, {"q": "a\u0000"}, {"published_before": "2023-09-13"},
+])
+def test_bad_query_arguments_are_422(client, query):
+    assert_problem(client.get("/v1/claims", query_string=query), 422)
+
+
+def test_patch_rejects_bad_fields_without_writing(client, ledger, seeded):
+    path = f"/v1/claims/{seeded['id']}"
+    etag = client.get(path).headers["ETag"]
+    before = row_counts()
+    for body in ({"text": None}, {"attributions": []}, {"status": "confirmed"}, {"parties": ["nobody"]}):
+        response = client.patch(path, json=body, headers={**ledger.auth(), "If-Match": etag})
+        assert_problem(response, 422)
+    assert_problem(client.patch("/v1/sources/nyt", json={"id": "other"},
+                                headers={**ledger.auth(), "If-Match": client.get("/v1/sources/nyt").headers["ETag"]}), 422)
+    assert row_counts() == before
