@@ -15,8 +15,8 @@ def create_app(config=None):
     """Build the application: config, database, request hooks, API, error handlers."""
     app = Flask(__name__)
     configure(app, config)
-    init_database(app.config)
-    register_request_hooks(app)
+    database = init_database(app.config)
+    register_request_hooks(app, database)
     app.extensions["reportedly.api"] = register_api(app)
     register_error_handlers(app)
     return app
@@ -41,9 +41,9 @@ def configure(app, overrides=None):
     logging.getLogger("reportedly").setLevel(app.config["LOG_LEVEL"].upper())
 
 
-def register_request_hooks(app):
+def register_request_hooks(app, database):
     """Per request, in order: connect, authenticate, rate-limit, claim an Idempotency-Key."""
-    register_connection_hooks(app)
+    register_connection_hooks(app, database)
     app.before_request(auth.authenticate)
     ratelimit.init_rate_limit(app)
     app.before_request(ratelimit.limit_requests)

@@ -83,11 +83,14 @@ def is_busy(error):
     )
 
 
-def register_connection_hooks(app):
-    """Open a connection when a request starts and close it when it ends."""
+def register_connection_hooks(app, database):
+    """Open a connection to the app's database when a request starts and close it when it ends."""
 
     @app.before_request
     def _connect():
+        # The proxy is process-wide; binding it per request lets several apps share a process (tests).
+        if db.obj is not database:
+            db.initialize(database)
         db.connect(reuse_if_open=True)
 
     @app.teardown_request

@@ -16,9 +16,11 @@ def _reject_nul(value):
 
 
 class Text(fields.String):
-    """A string with a length range that never contains NUL."""
+    """A string with a length range that never contains NUL (the OpenAPI document says so too)."""
 
     def __init__(self, min_length=None, max_length=None, **kwargs):
+        if "validate" not in kwargs:
+            kwargs["metadata"] = {"pattern": "^[^\\x00]*$", **kwargs.get("metadata", {})}
         validators = [_reject_nul]
         if min_length is not None or max_length is not None:
             validators.append(validate.Length(min=min_length, max=max_length))
@@ -36,11 +38,15 @@ class Slug(Text):
         )
 
 
-class HttpUrl(fields.Url):
-    """An absolute http(s) URL of at most 2000 characters."""
+class HttpUrl(Text):
+    """An absolute http(s) URL with a host, at most 2000 characters; the pattern is the whole rule."""
 
     def __init__(self, **kwargs):
-        super().__init__(schemes={"http", "https"}, validate=[_reject_nul, validate.Length(max=2000)], **kwargs)
+        super().__init__(
+            max_length=2000,
+            validate=[validate.Regexp(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00/?#]+[^\s\x00]*$", error="Must be an http(s) URL.")],
+            **kwargs,
+        )
 
 
 class JSONNumber(fields.Float):

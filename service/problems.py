@@ -57,8 +57,15 @@ def problem_body(status, detail, errors=None):
         "detail": detail,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = _string_keys(errors)
     return body
+
+
+def _string_keys(errors):
+    """marshmallow keys list items by index; JSON objects want string keys."""
+    if isinstance(errors, dict):
+        return {str(key): _string_keys(value) for key, value in errors.items()}
+    return errors
 
 
 def problem_response(status, detail, errors=None, headers=None):

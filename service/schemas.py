@@ -57,8 +57,8 @@ class DocumentSchema(Schema):
     )
     text = Text(allow_none=True, load_default=None)
     created_at = AwareTime(dump_only=True)
-    retracted_at = AwareTime(dump_only=True)
-    retraction_reason = fields.String(dump_only=True)
+    retracted_at = AwareTime(dump_only=True, allow_none=True)
+    retraction_reason = fields.String(dump_only=True, allow_none=True)
 
     @validates("text")
     def _text_fits(self, value, data_key):
@@ -82,7 +82,7 @@ class AttributionSchema(Schema):
     id = fields.Integer(dump_only=True)
     claim_id = fields.Integer(dump_only=True)
     source = Slug(required=True)
-    via = fields.List(Slug(), load_default=list, validate=validate.Length(max=20))
+    via = fields.List(Slug(), load_default=list, validate=validate.Length(max=20), metadata={"uniqueItems": True})
     document_id = Identifier(allow_none=True, load_default=None)
     stance = fields.String(required=True, validate=validate.OneOf(STANCES))
     basis = fields.String(required=True, validate=validate.OneOf(BASES))
@@ -121,7 +121,7 @@ class ClaimSchema(ClaimStatusSchema):
 
     text = Text(1, 2000, required=True)
     subjects = fields.List(Text(1, 200), load_default=list, validate=validate.Length(max=50))
-    parties = fields.List(Slug(), load_default=list, validate=validate.Length(max=50))
+    parties = fields.List(Slug(), load_default=list, validate=validate.Length(max=50), metadata={"uniqueItems": True})
     event_time = AwareTime(allow_none=True, load_default=None)
     created_at = AwareTime(dump_only=True)
     updated_at = AwareTime(dump_only=True)

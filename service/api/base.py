@@ -63,14 +63,13 @@ class Api(flask_smorest.Api):
         return handle_http_exception(error)
 
     def _register_responses(self):
-        for status in range(400, 600):
-            try:
-                phrase = HTTPStatus(status)
-            except ValueError:
-                continue
-            response = {"description": phrase.phrase, "schema": self.ERROR_SCHEMA}
+        """Name every status as a response component; errors carry problem+json bodies."""
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
-            self.spec.components.response(phrase.name, response, lazy=True)
+            self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
