@@ -1,0 +1,143 @@
+"""End to end: the real gunicorn, 2 workers, a temporary SQLite file, over HTTP."""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """gunicorn through the project's config module, as `reportedly serve` runs it."""
+    folder = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = {
+        **os.environ,
+        "REPORTEDLY_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
+        "REPORTEDLY_BIND": f"127.0.0.1:{port}",
+        "REPORTEDLY_WORKERS": "2",
+        "REPORTEDLY_MAX_BODY_BYTES": "4096",
+        "REPORTEDLY_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    subprocess.run([BIN / "reportedly", "migrate"], env=env, check=True, capture_output=True)
+    created = subprocess.run([BIN / "reportedly", "keys", "create", "--name", "e2e", "--scope", "admin"],
+                             env=env, check=True, capture_output=True, text=True)
+    token = created.stdout.strip().splitlines()[-1]
+    log = open(folder / "gunicorn.log", "w")
+    process = subprocess.Popen(
+        [BIN / "gunicorn", "--config", "python:service.gunicorn_conf", "service.wsgi:app"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail((folder / "gunicorn.log").read_text())
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    yield {"base": base, "http": session, "port": port, "process": process, "log": folder / "gunicorn.log"}
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    log.close()
+
+
+def test_create_attribute_retract_as_of_history(server):
+    base, http_ = server["base"], server["http"]
+    for source in ({"id": "nyt", "name": "The New York Times", "kind": "news_outlet", "reliability": "B"},
+                   {"id": "rok-nis", "name": "South Korean intelligence", "kind": "intelligence_service",
+                    "reliability": "B"}):
+        assert http_.post(f"{base}/v1/sources", json=source).status_code == 201
+    claim = http_.post(f"{base}/v1/claims", json={"text": "The Kremlin proposed joint naval drills."}).json()
+    assert claim["status"] == "unconfirmed"
+
+    first = http_.post(f"{base}/v1/claims/{claim['id']}/attributions",
+                       json={"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": 0.6}).json()
+    assert first["claim"]["status"] == "reported"
+    second = http_.post(f"{base}/v1/claims/{claim['id']}/attributions",
+                        json={"source": "rok-nis", "stance": "supports", "basis": "secondhand", "confidence": 0.5})
+    assert second.status_code == 201 and second.json()["claim"]["status"] == "confirmed"
+    confirmed_at = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.01)
+
+    retracted = http_.post(f"{base}/v1/attributions/{second.json()['id']}/retraction", json={"reason": "misread"})
+    assert retracted.status_code == 200 and retracted.json()["claim"]["status"] == "reported"
+
+    assert requests.get(f"{base}/v1/claims/{claim['id']}").json()["status"] == "reported"
+    then = requests.get(f"{base}/v1/claims/{claim['id']}", params={"as_of": confirmed_at}).json()
+    assert then["status"] == "confirmed" and then["confidence"] == 0.8
+    assert then["attributions"][1]["retracted_at"] is None
+
+    history = requests.get(f"{base}/v1/claims/{claim['id']}/history").json()["items"]
+    assert [(h["status"], h["cause"]["kind"]) for h in history] == [
+        ("unconfirmed", "created"), ("reported", "attribution"), ("confirmed", "attribution"), ("reported", "retraction"),
+    ]
+
+
+def test_concurrent_writes_through_both_workers_stay_consistent(server):
+    base, http_ = server["base"], server["http"]
+    http_.post(f"{base}/v1/sources", json={"id": "wire", "name": "Wire", "kind": "wire_service", "reliability": "A"})
+    claim = http_.post(f"{base}/v1/claims", json={"text": "Many hands write at once."}).json()
+
+    def attribute(i):
+        session = requests.Session()
+        session.headers.update(http_.headers)
+        body = {"source": "wire" if i % 2 else "nyt", "stance": "supports" if i % 3 else "denies",
+                "basis": "secondhand", "confidence": round(0.1 + (i % 9) / 10, 2)}
+        return session.post(f"{base}/v1/claims/{claim['id']}/attributions", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(attribute, range(40)))
+    assert statuses == [201] * 40
+
+    stored = requests.get(f"{base}/v1/claims/{claim['id']}").json()
+    fresh = requests.get(f"{base}/v1/claims/{claim['id']}",
+                         params={"as_of": datetime.now(timezone.utc).isoformat()}).json()
+    assert len(stored["attributions"]) == 40
+    assert {k: stored[k] for k in ("status", "confidence", "explanation", "origins")} == \
+           {k: fresh[k] for k in ("status", "confidence", "explanation", "origins")}
+    history = requests.get(f"{base}/v1/claims/{claim['id']}/history", params={"limit": 200}).json()["items"]
+    changes = [(h["status"], h["confidence"]) for h in history]
+    assert all(a != b for a, b in zip(changes, changes[1:])), "a history entry without a change"
+    assert changes[-1] == (stored["status"], stored["confidence"])
+
+
+def test_an_oversized_chunked_body_is_413(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=10)
+    chunks = [b'{"text": "' + b"x" * 2000, b"x" * 4000 + b'"}']
+    connection.request("POST", "/v1/claims", body=iter(chunks), encode_chunked=True,
+                       headers={"Content-Type": "application/json",
+                                "Authorization": server["http"].headers["Authorization"]})
+    response = connection.getresponse()
+    assert response.status == 413
+    assert response.getheader("Content-Type") == "application/problem+json"
+
+
+def test_health_reports_the_bundled_sqlite(server):
+    health = requests.get(f"{server['base']}/healthz").json()
+    major, minor, patch = (int(p) for p in health["sqlite_version"].split("."))
+    assert (major, minor, patch) >= (3, 51, 3) and health["database"] == "ok"
