@@ -6,8 +6,19 @@ from datetime import timezone
 from marshmallow import ValidationError, fields, validate
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+# Explicit ranges, not \s: Python and JSON Schema (ECMA-262) disagree on what \s covers.
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#]+[^\x00-\x20\x7f]*$"
 # The largest id both SQLite and PostgreSQL store in a 64-bit integer.
 MAX_ID = 2**63 - 1
+
+
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match: Python's `$` would let a trailing newline through."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 def _reject_nul(value):
@@ -33,7 +44,7 @@ class Slug(Text):
     def __init__(self, **kwargs):
         super().__init__(
             max_length=64,
-            validate=[validate.Regexp(SLUG_PATTERN, error="Must be a slug: a-z, 0-9 and inner hyphens, 1-64 characters.")],
+            validate=[Pattern(SLUG_PATTERN, error="Must be a slug: a-z, 0-9 and inner hyphens, 1-64 characters.")],
             **kwargs,
         )
 
@@ -44,7 +55,7 @@ class HttpUrl(Text):
     def __init__(self, **kwargs):
         super().__init__(
             max_length=2000,
-            validate=[validate.Regexp(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00/?#]+[^\s\x00]*$", error="Must be an http(s) URL.")],
+            validate=[Pattern(URL_PATTERN, error="Must be an http(s) URL.")],
             **kwargs,
         )
 

@@ -240,7 +240,9 @@ class _Namer:
         self.sources = sources
 
     def origins(self, origins, primary=False):
-        return _join([self.origin(o, primary) for o in origins])
+        labels = [self.origin(o, primary) for o in origins]
+        # "X (B), relayed by Y and Z (B)" would read as if Z relayed: separate such labels with ';'.
+        return _join(labels, ";" if any(o.relays for o in origins) and len(labels) > 1 else ",")
 
     def origin(self, origin, primary=False):
         if primary:
@@ -257,8 +259,10 @@ class _Namer:
         return f"{facts.name} (party)" if interested else f"{facts.name} ({facts.reliability})"
 
 
-def _join(names):
+def _join(names, separator=","):
     names = list(names)
+    if separator == ";":
+        return "; ".join(names[:-1]) + "; and " + names[-1]
     if len(names) <= 2:
         return " and ".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]

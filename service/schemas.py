@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from .fields import AwareTime, HttpUrl, Identifier, JSONNumber, Slug, Text
+from .fields import AwareTime, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
 from .rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
 
 SOURCE_KINDS = (
@@ -28,7 +28,7 @@ class SourceSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
     reliability = fields.String(load_default="F", validate=validate.OneOf(RELIABILITY_GRADES))
     affiliation = Slug(allow_none=True, load_default=None)
-    country = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    country = fields.String(allow_none=True, load_default=None, validate=Pattern(r"^[A-Z]{2}$"))
     url = HttpUrl(allow_none=True, load_default=None)
     description = Text(max_length=2000, allow_none=True, load_default=None)
     created_at = AwareTime(dump_only=True)
@@ -53,7 +53,7 @@ class DocumentSchema(Schema):
     language = fields.String(
         allow_none=True,
         load_default=None,
-        validate=validate.Regexp(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$", error="Must be a BCP 47 tag such as en or pt-BR."),
+        validate=Pattern(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$", error="Must be a BCP 47 tag such as en or pt-BR."),
     )
     text = Text(allow_none=True, load_default=None)
     created_at = AwareTime(dump_only=True)

@@ -140,6 +140,8 @@ HOSTILE_BODIES = [
     ("over-long text", "/v1/claims", json.dumps({"text": "x" * 2001})),
     ("over-long subject", "/v1/claims", json.dumps({"text": "a", "subjects": ["s" * 201]})),
     ("too many subjects", "/v1/claims", json.dumps({"text": "a", "subjects": ["s"] * 51})),
+    ("slug with a trailing newline", "/v1/sources", json.dumps({"id": "nyt2\n", "name": "X", "kind": "other"})),
+    ("country with a trailing newline", "/v1/sources", json.dumps({"id": "x", "name": "X", "kind": "other", "country": "US\n"})),
     ("over-long source id", "/v1/sources", json.dumps({"id": "a" * 65, "name": "X", "kind": "other"})),
     ("body is a list", "/v1/claims", "[]"),
     ("body is a string", "/v1/claims", '"claim"'),

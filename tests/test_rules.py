@@ -68,6 +68,8 @@ DECISIONS = [
      [say("nyt"), say("dprk-gov")], "confirmed", "independent credible origins"),
     ("two credible independent origins", (), [say("nyt"), say("rok-nis")], "confirmed",
      "confirmed: independent credible origins The New York Times (B) and South Korean intelligence (B)"),
+    ("origins with relays are told apart", (), [say("rok-nis", via=["el-heraldo"]), say("nyt")], "confirmed",
+     "confirmed: independent credible origins The New York Times (B); and South Korean intelligence (B), relayed by El Heraldo"),
     ("a party's denial does not undo confirmation", ("dprk-state", "russia-state"),
      [say("kcna", basis="documentary"), say("kremlin", "denies")], "confirmed",
      "denied by Kremlin (party), which does not undo confirmation"),
