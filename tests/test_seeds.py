@@ -61,3 +61,32 @@ def test_summary_counts_the_seed_ledger(seeded, ledger):
     assert summary["by_status"] == {"confirmed": 11, "disputed": 0, "denied": 0, "reported": 8, "unconfirmed": 0}
     by_source = {row["source"]: row["by_status"] for row in summary["by_source"]}
     assert by_source["kcna"]["confirmed"] == 8 and by_source["nyt"]["reported"] == 4
+
+
+def test_the_what_ifs_of_the_status_rules_page(seeded, ledger):
+    """docs/status-rules.md walks these through; keep the page honest."""
+    [arms] = ledger.get("/v1/claims", q="artillery")["items"]
+    [departure] = ledger.get("/v1/claims", q="armored train")["items"]
+    [drills] = ledger.get("/v1/claims", q="naval exercises")["items"]
+    ledger.source("reuters", reliability="A", name="Reuters", kind="wire_service")
+    ledger.source("yonhap", reliability="B", name="Yonhap", kind="wire_service")
+
+    yonhap = ledger.attribute(drills["id"], "yonhap", confidence=0.5)["claim"]
+    assert (yonhap["status"], yonhap["confidence"]) == ("confirmed", 0.8)
+    assert yonhap["explanation"] == [
+        "confirmed: independent credible origins South Korean intelligence (B), relayed by El Heraldo; and Yonhap (B)"]
+
+    kremlin = ledger.attribute(arms["id"], "kremlin", stance="denies", confidence=0.7)
+    assert kremlin["claim"]["status"] == "denied"
+    assert kremlin["claim"]["explanation"] == [
+        "denied by Kremlin (party)", "still reported by The New York Times (B), relayed by El Heraldo"]
+    ledger.retract(kremlin["id"])
+    reuters = ledger.attribute(arms["id"], "reuters", stance="denies", confidence=0.5)["claim"]
+    assert reuters["explanation"] == [
+        "disputed: supported by The New York Times (B), relayed by El Heraldo; denied by Reuters (A), independent and credible"]
+
+    denial = ledger.attribute(departure["id"], "dprk-government", stance="denies", confidence=0.3)["claim"]
+    assert denial["status"] == "confirmed"
+    assert denial["explanation"][1] == "denied by North Korean government (party), which does not undo confirmation"
+    departure_then = ledger.get(f"/v1/claims/{departure['id']}", published_before="2023-09-10T00:00:00Z")
+    assert departure_then["status"] == "unconfirmed"
