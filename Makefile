@@ -33,7 +33,7 @@ run: install
 		$(BIN)/reportedly keys create --name "admin-$$(date +%Y%m%d%H%M%S)" --scope admin | tail -n 1 > $(TOKEN_FILE); \
 	fi
 	@echo "Admin token: $(abspath $(TOKEN_FILE))   (curl -H \"Authorization: Bearer \$$(cat $(TOKEN_FILE))\" ...)"
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/reportedly serve
+	$(BIN)/reportedly serve
 
 ## make test: install with the test extras and run the whole suite
 test: install-test

@@ -36,7 +36,7 @@ def main():
 @main.command()
 def serve():
     """Serve the API with gunicorn (migrating first), configured by REPORTEDLY_* variables."""
-    os.execvp("gunicorn", ["gunicorn", "--config", "python:service.gunicorn_conf", "service.wsgi:app"])
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:service.gunicorn_conf", "service.wsgi:app"])
 
 
 @main.command()
