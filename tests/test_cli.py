@@ -48,3 +48,10 @@ def test_the_committed_openapi_document_matches_the_code():
     assert committed == openapi_text(), "schema/openapi.json is stale: run `reportedly openapi`"
     document = json.loads(committed)
     assert document["openapi"].startswith("3.") and "/v1/claims" in document["paths"]
+
+
+def test_the_app_serves_its_openapi_document_and_a_browsable_page(client):
+    served = client.get("/openapi.json")
+    assert served.status_code == 200 and served.get_json() == json.loads(openapi_text())
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html" and "/openapi.json" in page.get_data(as_text=True)
