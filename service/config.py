@@ -25,6 +25,10 @@ DEFAULTS = {
     "SQLITE_BUSY_TIMEOUT_SECONDS": 10.0,
     # Seconds after which an unfinished Idempotency-Key is taken to belong to a dead request.
     "IDEMPOTENCY_LEASE_SECONDS": 120,
+    # Whether `reportedly serve` (and the container) loads the seed files at start; loading is idempotent.
+    "SEED": False,
+    # Where the seed files are.
+    "SEED_PATH": "seeds",
     # PostgreSQL connection pool: connections a worker keeps, and how long to wait for one.
     "DB_POOL_SIZE": 8,
     "DB_POOL_TIMEOUT_SECONDS": 10.0,

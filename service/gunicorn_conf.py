@@ -1,36 +1,66 @@
-"""gunicorn settings for `reportedly serve` and the container: REPORTEDLY_* variables, explicit defaults."""
+"""gunicorn settings for `reportedly serve` and the container, from REPORTEDLY_* variables with explicit defaults."""
+
+import os
 
 from service.config import load_config
 
 _config = load_config()
 
 bind = _config["BIND"]
-# Explicit worker count: a container reports the host's CPUs, not its own share.
+# Explicit, never the CPU count: a container reports the host's CPUs, not its own share.
 workers = _config["WORKERS"]
 worker_class = "sync"
+# The app (and its database) is created in each worker after fork: no connection crosses a fork.
+preload_app = False
+# Heartbeat files in memory: an overlay or volume filesystem can stall them.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
 timeout = 30
-# Shorter than Docker's default 10 s stop period, so in-flight requests finish first.
+# Shorter than Docker's default 10 s stop period, so in-flight requests finish before SIGKILL.
 graceful_timeout = 8
 keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
-accesslog = "-"
-errorlog = "-"
+# No runtime control socket: nothing here needs it, and a read-only home cannot hold it.
+control_socket_disable = True
+
 loglevel = _config["LOG_LEVEL"].lower()
-# The app (and its database) is created in each worker after fork: no connection crosses a fork.
-preload_app = False
+accesslog = "-"
+# Everything to stdout, where containers and process managers collect it.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
+    "root": {"handlers": ["stdout"], "level": "WARNING"},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stdout"], "level": _config["LOG_LEVEL"].upper(), "propagate": False},
+        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "reportedly": {"handlers": ["stdout"], "level": _config["LOG_LEVEL"].upper(), "propagate": False},
+    },
+}
 
 
 def on_starting(server):
-    """Migrate once, in the master, before any worker starts."""
+    """In the master, before any worker exists: migrate once, seed if asked, close the connection."""
     from service.db import init_database
     from service.migrations import migrate
+    from service.seeding import load_seeds
 
     database = init_database(_config)
     database.connect()
     try:
-        version = migrate(database)
+        server.log.info("reportedly schema at version %d", migrate())
+        if _config["SEED"]:
+            server.log.info("seeds from %s: %s", _config["SEED_PATH"], load_seeds(_config["SEED_PATH"]))
     finally:
         database.close()
-    server.log.info("reportedly schema at version %d", version)
+
+
+def post_fork(server, worker):
+    """A worker starts with no database connection of the master's (on_starting closed it)."""
+    from service.db import db
+
+    if db.obj is not None and not db.is_closed():
+        db.close()
