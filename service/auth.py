@@ -7,6 +7,7 @@ secret's hash is stored, and it is compared with hmac.compare_digest.
 import functools
 import hashlib
 import hmac
+import re
 import secrets
 
 import flask_smorest
@@ -20,6 +21,8 @@ from .problems import Problem
 
 SCOPES = ("read", "write", "admin")  # each includes the ones before it
 PREFIX = "rpt"
+KEY_ID = re.compile(r"[0-9a-f]{16}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def hash_secret(secret):
@@ -30,6 +33,8 @@ def create_token(name, scope):
     """Store a new token and return its plaintext, which is never stored or shown again."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    if not NAME.fullmatch(name):
+        raise ValueError("a token name is 1-100 letters, digits, '.', '_' or '-'")
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     try:
         with db.atomic():
@@ -53,7 +58,8 @@ def find_token(presented):
     """The live Token a presented string belongs to, or None."""
     prefix, _, rest = presented.partition("_")
     key_id, _, secret = rest.partition("_")
-    if prefix != PREFIX or not key_id or not secret or len(presented) > 200:
+    # Checked before any query: nothing odd (a NUL, say) ever reaches the database.
+    if prefix != PREFIX or not KEY_ID.fullmatch(key_id) or not secret or len(presented) > 200:
         return None
     token = Token.get_or_none(Token.key_id == key_id)
     if token is None or token.revoked_at is not None:

@@ -10,7 +10,7 @@ import click
 
 from . import auth
 from .config import load_config
-from .db import init_database
+from .db import close_all, init_database
 from .migrations import migrate as apply_migrations
 from .models import Token
 
@@ -25,7 +25,7 @@ def connected():
     try:
         yield database
     finally:
-        database.close()
+        close_all(database)
 
 
 @click.group()

@@ -74,6 +74,14 @@ def init_database(config):
     return database
 
 
+def close_all(database):
+    """Close the connection and, for a pool, every pooled one (the master must hold none at fork)."""
+    if not database.is_closed():
+        database.close()
+    if hasattr(database, "close_all"):
+        database.close_all()
+
+
 def is_busy(error):
     """Whether a database error means another writer holds the lock (worth a retry)."""
     return isinstance(error, OperationalError) and (

@@ -44,7 +44,7 @@ logconfig_dict = {
 
 def on_starting(server):
     """In the master, before any worker exists: migrate once, seed if asked, close the connection."""
-    from service.db import init_database
+    from service.db import close_all, init_database
     from service.migrations import migrate
     from service.seeding import load_seeds
 
@@ -55,7 +55,7 @@ def on_starting(server):
         if _config["SEED"]:
             server.log.info("seeds from %s: %s", _config["SEED_PATH"], load_seeds(_config["SEED_PATH"]))
     finally:
-        database.close()
+        close_all(database)
 
 
 def post_fork(server, worker):

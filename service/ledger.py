@@ -60,7 +60,11 @@ def create_source(data):
         if Source.select().where(Source.affiliation == data["id"], Source.id != data["id"]).exists():
             raise invalid("id", "Is an affiliation other sources use; choose another id.")
         _check_affiliation(data["id"], data.get("affiliation"))
-        source = Source.create(created_at=now, updated_at=now, **data)
+        try:
+            with db.atomic():
+                source = Source.create(created_at=now, updated_at=now, **data)
+        except IntegrityError:  # created by a concurrent request since the check above
+            raise Problem(409, f"A source with id {data['id']!r} exists already.") from None
         _record_source_revision(source, now)
     return source
 
@@ -83,8 +87,8 @@ def update_source(source_id, changes):
         source.save()
         if set(changed) & set(RULE_FIELDS):
             _record_source_revision(source, now)
-            for claim in _claims_naming(source.id):
-                refresh_claim(claim, "source_change", source.id, now)
+            for claim_id in _claims_naming(source.id):
+                refresh_claim(lock_claim(claim_id), "source_change", source.id, now)
     return source
 
 
@@ -109,11 +113,12 @@ def _claims_naming(source_id):
         .join(Relay)
         .where(Relay.source == source_id)
     )
-    return (
-        Claim.select()
+    query = (
+        Claim.select(Claim.id)
         .where(Claim.id.in_(as_origin) | Claim.id.in_(as_relay))
         .order_by(Claim.id)
     )
+    return [claim.id for claim in query]
 
 
 # --- documents ---------------------------------------------------------------

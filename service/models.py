@@ -11,7 +11,7 @@ import json
 from peewee import (
     BigIntegerField,
     CharField,
-    FloatField,
+    DoubleField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -100,7 +100,7 @@ class Claim(BaseModel):
     created_at = UTCTimeField(index=True)
     updated_at = UTCTimeField()
     status = CharField(max_length=16, index=True)
-    confidence = FloatField(null=True, index=True)
+    confidence = DoubleField(null=True, index=True)
     likelihood = CharField(max_length=32, null=True)
     explanation = JSONField()
     origins = JSONField()
@@ -125,7 +125,8 @@ class ClaimTerm(BaseModel):
 
     claim = ForeignKeyField(Claim, backref="terms", on_delete="CASCADE")
     kind = CharField(max_length=8)
-    term = CharField(max_length=200)
+    # Text, not varchar(200): case folding can lengthen a 200-character subject ("ß" -> "ss").
+    term = TextField()
 
     class Meta:
         indexes = ((("kind", "term", "claim"), True),)
@@ -139,7 +140,7 @@ class Attribution(BaseModel):
     document = ForeignKeyField(Document, backref="attributions", null=True, index=True)
     stance = CharField(max_length=8)
     basis = CharField(max_length=16)
-    confidence = FloatField()
+    confidence = DoubleField()
     quote = TextField(null=True)
     published_at = UTCTimeField(null=True)
     recorded_at = UTCTimeField()
@@ -167,7 +168,7 @@ class HistoryEntry(BaseModel):
     claim = ForeignKeyField(Claim, backref="history", on_delete="CASCADE")
     at = UTCTimeField()
     status = CharField(max_length=16)
-    confidence = FloatField(null=True)
+    confidence = DoubleField(null=True)
     cause_kind = CharField(max_length=24)
     cause_id = CharField(max_length=64)
 

@@ -8,17 +8,20 @@ and filtered by the same meanings in Python (ClaimFilter.admits).
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field
 
 from peewee import fn
 
 from .clock import from_micros, to_micros
+from .fields import SLUG_PATTERN
 from .facts import claims_created_by, derive_many, relays_by_attribution, snapshots
 from .ledger import MAX_WORD, words_of
 from .models import Attribution, Claim, ClaimTerm, HistoryEntry, Relay, Source
 from .problems import Problem, invalid
 from .rules import STATUSES, is_active
 
+SLUG = re.compile(SLUG_PATTERN)
 # Claims re-derived per round trip when a past-time list scans for matches.
 SCAN_BATCH = 200
 
@@ -37,7 +40,9 @@ def decode_cursor(cursor, shape):
         raise invalid("cursor", "Not a cursor this service issued.") from None
     if not isinstance(position, list) or [type(p) for p in position] != list(shape):
         raise invalid("cursor", "Not a cursor this service issued.")
-    if any(isinstance(p, int) and not 0 <= p < 2**63 for p in position):
+    if any(isinstance(p, int) and not 0 <= p < 2**63 for p in position) or any(
+        isinstance(p, str) and not SLUG.fullmatch(p) for p in position
+    ):
         raise invalid("cursor", "Not a cursor this service issued.")
     return position
 

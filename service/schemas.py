@@ -53,7 +53,10 @@ class DocumentSchema(Schema):
     language = fields.String(
         allow_none=True,
         load_default=None,
-        validate=Pattern(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$", error="Must be a BCP 47 tag such as en or pt-BR."),
+        validate=[
+            Pattern(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$", error="Must be a BCP 47 tag such as en or pt-BR."),
+            validate.Length(max=35),
+        ],
     )
     text = Text(allow_none=True, load_default=None)
     created_at = AwareTime(dump_only=True)
