@@ -5,8 +5,6 @@ service.rules (via facts.derive_current), stores the derived fields on the claim
 and appends a history entry when status or confidence changed.
 """
 
-import re
-
 from peewee import IntegrityError
 
 from .clock import utcnow
@@ -28,15 +26,6 @@ from .problems import Problem, invalid
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
-# Longest word kept in the search index; longer tokens are cut to it on both sides.
-MAX_WORD = 200
-
-
-def words_of(text):
-    """The distinct case-folded whole words of a text, as `q` matches them."""
-    return {w[:MAX_WORD] for w in re.findall(r"\w+", text.casefold())}
-
-
 def lock_claim(claim_id):
     """The claim row, locked for the rest of the transaction where the database can lock rows."""
     query = Claim.select().where(Claim.id == claim_id)
@@ -195,12 +184,11 @@ def update_claim(claim_id, changes, check_precondition):
 
 
 def _record_claim_revision(claim, now):
-    """Snapshot the claim's own fields and re-index its searchable terms."""
+    """Snapshot the claim's own fields and re-index its subjects and parties (the text indexes itself)."""
     ClaimRevision.create(claim=claim.id, valid_from=now, **{f: getattr(claim, f) for f in CLAIM_FIELDS})
     ClaimTerm.delete().where(ClaimTerm.claim == claim.id).execute()
     terms = {("subject", s.casefold()) for s in claim.subjects}
     terms |= {("party", p) for p in claim.parties}
-    terms |= {("word", w) for w in words_of(claim.text)}
     ClaimTerm.insert_many(
         [{"claim": claim.id, "kind": kind, "term": term} for kind, term in sorted(terms)]
     ).execute()

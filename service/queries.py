@@ -16,10 +16,10 @@ from peewee import fn
 from .clock import from_micros, to_micros
 from .fields import SLUG_PATTERN
 from .facts import claims_created_by, derive_many, relays_by_attribution, snapshots
-from .ledger import MAX_WORD, words_of
 from .models import Attribution, Claim, ClaimTerm, HistoryEntry, Relay, Source
 from .problems import Problem, invalid
 from .rules import STATUSES, is_active
+from .search import text_has_words, words_of
 
 SLUG = re.compile(SLUG_PATTERN)
 # Claims re-derived per round trip when a past-time list scans for matches.
@@ -98,20 +98,15 @@ class ClaimFilter:
                 .join(Relay)
                 .where(Relay.source == self.relayed_by, Attribution.retracted_at.is_null())
             ))
-        for kind, term in self._terms():
-            query = query.where(Claim.id.in_(
-                ClaimTerm.select(ClaimTerm.claim)
-                .where(ClaimTerm.kind == kind, ClaimTerm.term == term)
-            ))
+        for kind, term in (("subject", self.subject), ("party", self.party)):
+            if term:
+                query = query.where(Claim.id.in_(
+                    ClaimTerm.select(ClaimTerm.claim)
+                    .where(ClaimTerm.kind == kind, ClaimTerm.term == term)
+                ))
+        if self.words:
+            query = query.where(text_has_words(self.words))
         return query
-
-    def _terms(self):
-        terms = [("word", w[:MAX_WORD]) for w in sorted(self.words)]
-        if self.subject:
-            terms.append(("subject", self.subject))
-        if self.party:
-            terms.append(("party", self.party))
-        return terms
 
     def admits(self, shot, statements, derivation, as_of, published_before):
         """The same filters over a claim re-derived at a past time."""

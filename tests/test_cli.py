@@ -24,7 +24,7 @@ def run(tmp_path, monkeypatch):
 
 
 def test_keys_lifecycle(run):
-    assert run("migrate").output.strip() == "schema at version 1"
+    assert run("migrate").output.strip() == "schema at version 2"
     created = run("keys", "create", "--name", "desk", "--scope", "write")
     assert created.exit_code == 0
     token = created.stdout.strip().splitlines()[-1]
