@@ -15,7 +15,7 @@ def create_app(config=None):
     """Build the application: config, database, request hooks, API, error handlers."""
     app = Flask(__name__)
     configure(app, config)
-    database = init_database(app.config)
+    database = app.extensions["reportedly.db"] = init_database(app.config)
     register_request_hooks(app, database)
     app.extensions["reportedly.api"] = register_api(app)
     register_error_handlers(app)

@@ -39,6 +39,7 @@ def current_version():
 
 def migrate(database=db, target=LATEST):
     """Apply pending migrations up to `target` in one transaction; safe from several processes at once."""
+    database = getattr(database, "obj", database)  # the proxy's database: steps differ by dialect
     with database.atomic():
         _serialize_migrators(database)
         database.create_tables([SchemaVersion], safe=True)
@@ -53,5 +54,5 @@ def migrate(database=db, target=LATEST):
 
 def _serialize_migrators(database):
     """Make concurrent migrators wait for each other (SQLite's BEGIN IMMEDIATE already does)."""
-    if isinstance(getattr(database, "obj", database), PostgresqlDatabase):
+    if isinstance(database, PostgresqlDatabase):
         database.execute_sql("SELECT pg_advisory_xact_lock(4242)")

@@ -7,7 +7,7 @@ are asked for the same words, split here, so the same words find the same claims
 
 import re
 
-from peewee import SQL, Expression, NodeList, PostgresqlDatabase, Value, fn
+from peewee import SQL, Column, Expression, NodeList, PostgresqlDatabase, Value, fn
 
 from .db import db
 from .models import Claim
@@ -27,7 +27,8 @@ def text_has_words(words):
     terms = sorted(words)
     if is_postgresql():
         query = " & ".join(f"'{term}'" for term in terms)
-        return Expression(SQL('"claim"."text_search"'), "@@", fn.to_tsquery("simple", query))
+        # The generated column is not a model field (SQLite has none): name it on the model's alias.
+        return Expression(Column(Claim, "text_search"), "@@", fn.to_tsquery("simple", query))
     match = " ".join(f'"{term}"' for term in terms)
     return Claim.id.in_(NodeList((SQL("SELECT rowid FROM claim_fts WHERE claim_fts MATCH"), Value(match)), parens=True))
 

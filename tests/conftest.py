@@ -1,16 +1,31 @@
-"""Fixtures: an app per test through the factory, on a real temporary SQLite file, with tokens."""
+"""Fixtures: an app per test through the factory, on a real database, with tokens.
+
+Every database-backed test runs twice: on a temporary SQLite file, and on the
+PostgreSQL named by REPORTEDLY_TEST_DATABASE_URL in a schema of its own (dropped
+afterwards). Without that variable the PostgreSQL half is skipped, and says so.
+"""
+
+import os
+import urllib.parse
+import uuid
 
 import pytest
 
 from service import create_app
 from service.auth import create_token
-from service.db import db
+from service.db import close_all, db
 from service.migrations import migrate
+
+POSTGRESQL_URL = os.environ.get("REPORTEDLY_TEST_DATABASE_URL")
+DATABASES = ["sqlite", "postgresql"]
+# Databases opened by build_app, closed (pools included) when their test ends.
+OPENED = []
 
 
 def build_app(database_url, **overrides):
     """A migrated app on the given database."""
     app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, **overrides})
+    OPENED.append(app.extensions["reportedly.db"])
     db.connect(reuse_if_open=True)
     try:
         migrate()
@@ -19,9 +34,45 @@ def build_app(database_url, **overrides):
     return app
 
 
+def with_search_path(url, schema):
+    """The URL with every connection's search_path set to `schema`."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query) + [("options", f"-csearch_path={schema}")]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def postgresql_admin(statement):
+    import psycopg
+
+    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as connection:
+        connection.execute(statement)
+
+
+@pytest.fixture(params=DATABASES)
+def fresh_database(request, tmp_path):
+    """A factory of empty databases of one kind; each call gives a new one."""
+    if request.param == "postgresql" and not POSTGRESQL_URL:
+        pytest.skip("PostgreSQL half: set REPORTEDLY_TEST_DATABASE_URL to run it")
+    schemas = []
+
+    def make():
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / f'ledger-{uuid.uuid4().hex[:8]}.db'}"
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        postgresql_admin(f"CREATE SCHEMA {schema}")
+        schemas.append(schema)
+        return with_search_path(POSTGRESQL_URL, schema)
+
+    yield make
+    while OPENED:
+        close_all(OPENED.pop())
+    for schema in schemas:
+        postgresql_admin(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture
-def database_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'ledger.db'}"
+def database_url(fresh_database):
+    return fresh_database()
 
 
 @pytest.fixture

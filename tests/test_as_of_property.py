@@ -1,9 +1,7 @@
 """Property over HTTP: an `as_of` answer for a past time never changes, whatever is written later."""
 
-import tempfile
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,9 +32,8 @@ operations = st.lists(
 class Session:
     """Applies random writes over HTTP and remembers what `as_of` answered at each snapshot."""
 
-    def __init__(self):
-        folder = Path(tempfile.mkdtemp(prefix="asof-"))
-        app = build_app(f"sqlite:///{folder / 'ledger.db'}")
+    def __init__(self, database_url):
+        app = build_app(database_url)
         db.connect(reuse_if_open=True)
         token = create_token("prop", "admin")
         db.close()
@@ -101,10 +98,11 @@ class Session:
         return result
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(operations, operations)
-def test_an_as_of_answer_never_changes(before, after):
-    session = Session()
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(before=operations, after=operations)
+def test_an_as_of_answer_never_changes(fresh_database, before, after):
+    session = Session(fresh_database())
     for operation in before:
         session.apply(operation)
     session.snapshot()

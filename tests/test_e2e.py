@@ -25,14 +25,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture
+def server(fresh_database, tmp_path):
     """gunicorn through the project's config module, as `reportedly serve` runs it."""
-    folder = tmp_path_factory.mktemp("e2e")
+    folder = tmp_path
     port = free_port()
     env = {
         **os.environ,
-        "REPORTEDLY_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
+        "REPORTEDLY_DATABASE_URL": fresh_database(),
         "REPORTEDLY_BIND": f"127.0.0.1:{port}",
         "REPORTEDLY_WORKERS": "2",
         "REPORTEDLY_MAX_BODY_BYTES": "4096",
@@ -100,7 +100,9 @@ def test_create_attribute_retract_as_of_history(server):
 
 def test_concurrent_writes_through_both_workers_stay_consistent(server):
     base, http_ = server["base"], server["http"]
-    http_.post(f"{base}/v1/sources", json={"id": "wire", "name": "Wire", "kind": "wire_service", "reliability": "A"})
+    for source_id in ("wire", "nyt"):
+        created = http_.post(f"{base}/v1/sources", json={"id": source_id, "name": source_id, "kind": "news_outlet"})
+        assert created.status_code == 201
     claim = http_.post(f"{base}/v1/claims", json={"text": "Many hands write at once."}).json()
 
     def attribute(i):
