@@ -1,11 +1,14 @@
 """The database: declared once here, initialised late from configuration, one connection per request."""
 
 import urllib.parse
+from datetime import timezone
 from pathlib import Path
 
 import apsw
-from peewee import DatabaseProxy, OperationalError
+from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase
 from playhouse.apsw_ext import APSWDatabase
+
+from .clock import utcnow
 
 # Models bind to this proxy; init_database() points it at SQLite or PostgreSQL.
 db = DatabaseProxy()
@@ -72,6 +75,13 @@ def init_database(config):
     database = open_database(config["DATABASE_URL"], config)
     db.initialize(database)
     return database
+
+
+def write_time():
+    """The time a write is recorded at: PostgreSQL's clock, which every instance shares; else this machine's."""
+    if isinstance(db.obj, PostgresqlDatabase):
+        return db.execute_sql("SELECT clock_timestamp()").fetchone()[0].astimezone(timezone.utc)
+    return utcnow()
 
 
 def close_all(database):

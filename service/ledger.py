@@ -7,8 +7,7 @@ and appends a history entry when status or confidence changed.
 
 from peewee import IntegrityError
 
-from .clock import utcnow
-from .db import db
+from .db import db, write_time
 from .facts import derive_current
 from .models import (
     Attribution,
@@ -26,12 +25,26 @@ from .problems import Problem, invalid
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
+# Concurrent writes on PostgreSQL serialize on row locks, always taken in one order:
+# sources (shared, or exclusive by a source change), then claims by ascending id.
+# SQLite needs none: BEGIN IMMEDIATE lets one writer in at a time.
+# A write reads its time only once it holds its locks, so the times of a claim's
+# attributions and history run in the order their transactions committed.
+
+
+def locking(query, mode=True):
+    """The query with FOR UPDATE (or `mode`, e.g. 'FOR SHARE') where the database locks rows."""
+    return query.for_update(mode) if db.obj.for_update else query
+
+
+def lock_claims(claim_ids):
+    """Lock these claims, in id order, for the rest of the transaction."""
+    return list(locking(Claim.select().where(Claim.id.in_(sorted(claim_ids))).order_by(Claim.id)))
+
+
 def lock_claim(claim_id):
-    """The claim row, locked for the rest of the transaction where the database can lock rows."""
-    query = Claim.select().where(Claim.id == claim_id)
-    if db.obj.for_update:
-        query = query.for_update()
-    claim = query.first()
+    """One claim row, locked; 404 if there is none."""
+    [claim] = lock_claims([claim_id]) or [None]
     if claim is None:
         raise Problem(404, f"There is no claim {claim_id}.")
     return claim
@@ -42,8 +55,8 @@ def lock_claim(claim_id):
 
 def create_source(data):
     """Register a source; its first revision lets `as_of` see it from now on."""
-    now = utcnow()
     with db.atomic():
+        now = write_time()
         if Source.get_or_none(Source.id == data["id"]) is not None:
             raise Problem(409, f"A source with id {data['id']!r} exists already.")
         if Source.select().where(Source.affiliation == data["id"], Source.id != data["id"]).exists():
@@ -60,9 +73,8 @@ def create_source(data):
 
 def update_source(source_id, changes):
     """Change a source; a change the rules read re-derives every claim it appears in, with history."""
-    now = utcnow()
     with db.atomic():
-        source = Source.get_or_none(Source.id == source_id)
+        source = locking(Source.select().where(Source.id == source_id)).first()
         if source is None:
             raise Problem(404, f"There is no source {source_id!r}.")
         if "affiliation" in changes:
@@ -70,14 +82,17 @@ def update_source(source_id, changes):
         changed = {k: v for k, v in changes.items() if getattr(source, k) != v}
         if not changed:
             return source
+        rederive = set(changed) & set(RULE_FIELDS)
+        claims = lock_claims(_claims_naming(source.id)) if rederive else []
+        now = write_time()
         for field, value in changed.items():
             setattr(source, field, value)
         source.updated_at = now
         source.save()
-        if set(changed) & set(RULE_FIELDS):
+        if rederive:
             _record_source_revision(source, now)
-            for claim_id in _claims_naming(source.id):
-                refresh_claim(lock_claim(claim_id), "source_change", source.id, now)
+            for claim in claims:
+                refresh_claim(claim, "source_change", source.id, now)
     return source
 
 
@@ -117,28 +132,25 @@ def create_document(data):
     """Record a publication."""
     with db.atomic():
         _require_sources({"publisher": [data["publisher_id"]]})
-        return Document.create(created_at=utcnow(), **data)
+        return Document.create(created_at=write_time(), **data)
 
 
 def retract_document(document_id, reason):
     """Retract a document and every attribution in it, re-deriving the claims they touched."""
-    now = utcnow()
     with db.atomic():
-        document = Document.get_or_none(Document.id == document_id)
+        document = locking(Document.select().where(Document.id == document_id)).first()
         if document is None:
             raise Problem(404, f"There is no document {document_id}.")
         if document.retracted_at is not None:
             raise Problem(409, f"Document {document_id} is retracted already.")
+        active = Attribution.retracted_at.is_null() & (Attribution.document == document.id)
+        claims = lock_claims({a.claim_id for a in Attribution.select(Attribution.claim).where(active)})
+        now = write_time()
         document.retracted_at, document.retraction_reason = now, reason
         document.save()
-        active = Attribution.select().where(Attribution.document == document.id, Attribution.retracted_at.is_null())
-        claim_ids = sorted({a.claim_id for a in active})
-        (Attribution
-         .update(retracted_at=now, retraction_reason=reason)
-         .where(Attribution.document == document.id, Attribution.retracted_at.is_null())
-         .execute())
-        for claim_id in claim_ids:
-            refresh_claim(lock_claim(claim_id), "document_retraction", document.id, now)
+        Attribution.update(retracted_at=now, retraction_reason=reason).where(active).execute()
+        for claim in claims:
+            refresh_claim(claim, "document_retraction", document.id, now)
     return document
 
 
@@ -147,10 +159,12 @@ def retract_document(document_id, reason):
 
 def create_claim(data):
     """Create a claim and any attributions given with it, and write its first history entry."""
-    now = utcnow()
     attributions = data.pop("attributions", [])
     with db.atomic():
         _require_parties(data["parties"])
+        for index, attribution in enumerate(attributions):
+            _lock_sources(attribution, f"attributions.{index}.")
+        now = write_time()
         claim = Claim.create(
             created_at=now, updated_at=now, status="unconfirmed",
             explanation=[], origins=[], **data,
@@ -164,10 +178,10 @@ def create_claim(data):
 
 def update_claim(claim_id, changes, check_precondition):
     """Change a claim's own fields; `check_precondition(claim)` enforces If-Match inside the transaction."""
-    now = utcnow()
     with db.atomic():
         claim = lock_claim(claim_id)
         check_precondition(claim)
+        now = write_time()
         if "parties" in changes:
             _require_parties(changes["parties"])
         changed = {k: v for k, v in changes.items() if getattr(claim, k) != v}
@@ -214,9 +228,10 @@ def _require_parties(parties):
 
 def add_attribution(claim_id, data):
     """Attribute the claim to a source and re-derive it."""
-    now = utcnow()
     with db.atomic():
+        _lock_sources(data)
         claim = lock_claim(claim_id)
+        now = write_time()
         attribution = _insert_attribution(claim, data, now)
         refresh_claim(claim, "attribution", attribution.id, now)
     return attribution, claim
@@ -224,13 +239,13 @@ def add_attribution(claim_id, data):
 
 def retract_attribution(attribution_id, reason):
     """Withdraw one attribution (it stays on record, marked) and re-derive its claim."""
-    now = utcnow()
     with db.atomic():
         attribution = Attribution.get_or_none(Attribution.id == attribution_id)
         if attribution is None:
             raise Problem(404, f"There is no attribution {attribution_id}.")
         claim = lock_claim(attribution.claim_id)
-        attribution = Attribution.get_by_id(attribution_id)
+        attribution = Attribution.get_by_id(attribution_id)  # as it stands now that the claim is ours
+        now = write_time()
         if attribution.retracted_at is not None:
             raise Problem(409, f"Attribution {attribution_id} is retracted already.")
         attribution.retracted_at, attribution.retraction_reason = now, reason
@@ -239,13 +254,18 @@ def retract_attribution(attribution_id, reason):
     return attribution, claim
 
 
-def _insert_attribution(claim, data, now, field=None):
-    """Check an attribution's references and store it with its relays."""
-    prefix = f"{field}." if field else ""
+def _lock_sources(data, prefix=""):
+    """Check that an attribution's source and relays exist, and hold them against a concurrent change."""
     via = list(data.get("via") or [])
     if data["source"] in via:
         raise invalid(f"{prefix}via", "A source does not relay its own statement.")
-    _require_sources({f"{prefix}source": [data["source"]], f"{prefix}via": via})
+    _require_sources({f"{prefix}source": [data["source"]], f"{prefix}via": via}, share_lock=True)
+
+
+def _insert_attribution(claim, data, now, field=None):
+    """Store an attribution (its sources checked and locked already) with its relays."""
+    prefix = f"{field}." if field else ""
+    via = list(data.get("via") or [])
     published_at = data.get("published_at")
     document_id = data.get("document_id")
     if document_id is not None:
@@ -277,10 +297,11 @@ def _usable_document(document_id, quote, prefix):
     return document
 
 
-def _require_sources(fields_to_ids):
+def _require_sources(fields_to_ids, share_lock=False):
     """Every referenced source must exist; the 422 names the field."""
-    wanted = {i for ids in fields_to_ids.values() for i in ids}
-    found = {s.id for s in Source.select(Source.id).where(Source.id.in_(list(wanted)))} if wanted else set()
+    wanted = sorted({i for ids in fields_to_ids.values() for i in ids})
+    query = Source.select(Source.id).where(Source.id.in_(wanted)).order_by(Source.id)
+    found = {s.id for s in (locking(query, "FOR SHARE") if share_lock else query)} if wanted else set()
     for field, ids in fields_to_ids.items():
         missing = [i for i in ids if i not in found]
         if missing:
