@@ -1,69 +1,30 @@
 """End to end: the real gunicorn, 2 workers, a temporary SQLite file, over HTTP."""
 
 import http.client
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import requests
 
+from tests.servers import Gunicorn, reportedly
+
 pytestmark = pytest.mark.e2e
-
-BIN = Path(sys.executable).parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(fresh_database, tmp_path):
-    """gunicorn through the project's config module, as `reportedly serve` runs it."""
-    folder = tmp_path
-    port = free_port()
-    env = {
-        **os.environ,
-        "REPORTEDLY_DATABASE_URL": fresh_database(),
-        "REPORTEDLY_BIND": f"127.0.0.1:{port}",
-        "REPORTEDLY_WORKERS": "2",
-        "REPORTEDLY_MAX_BODY_BYTES": "4096",
-        "REPORTEDLY_RATE_LIMIT_PER_MINUTE": "0",
-    }
-    subprocess.run([BIN / "reportedly", "migrate"], env=env, check=True, capture_output=True)
-    created = subprocess.run([BIN / "reportedly", "keys", "create", "--name", "e2e", "--scope", "admin"],
-                             env=env, check=True, capture_output=True, text=True)
-    token = created.stdout.strip().splitlines()[-1]
-    log = open(folder / "gunicorn.log", "w")
-    process = subprocess.Popen(
-        [BIN / "gunicorn", "--config", "python:service.gunicorn_conf", "service.wsgi:app"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail((folder / "gunicorn.log").read_text())
+    """gunicorn with 2 workers through the project's config module, as `reportedly serve` runs it."""
+    env = {"REPORTEDLY_DATABASE_URL": fresh_database(), "REPORTEDLY_MAX_BODY_BYTES": "4096"}
+    reportedly(env, "migrate")
+    token = reportedly(env, "keys", "create", "--name", "e2e", "--scope", "admin").strip().splitlines()[-1]
+    gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    yield {"base": base, "http": session, "port": port, "process": process, "log": folder / "gunicorn.log"}
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
-    log.close()
+    yield {"base": gunicorn.base, "http": session, "port": gunicorn.port}
+    assert gunicorn.stop() == 0
+    assert "Traceback" not in gunicorn.logs()
 
 
 def test_create_attribute_retract_as_of_history(server):
