@@ -14,7 +14,7 @@ import pytest
 from service import create_app
 from service.auth import create_token
 from service.db import close_all, db
-from service.migrations import migrate
+from service.migrations import LATEST, migrate
 
 POSTGRESQL_URL = os.environ.get("REPORTEDLY_TEST_DATABASE_URL")
 DATABASES = ["sqlite", "postgresql"]
@@ -22,13 +22,13 @@ DATABASES = ["sqlite", "postgresql"]
 OPENED = []
 
 
-def build_app(database_url, **overrides):
-    """A migrated app on the given database."""
+def build_app(database_url, schema_version=LATEST, **overrides):
+    """An app on the given database, migrated to `schema_version`."""
     app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, **overrides})
     OPENED.append(app.extensions["reportedly.db"])
     db.connect(reuse_if_open=True)
     try:
-        migrate()
+        migrate(target=schema_version)
     finally:
         db.close()
     return app
