@@ -7,6 +7,7 @@ from pathlib import Path
 import apsw
 from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase
 from playhouse.apsw_ext import APSWDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from .clock import utcnow
 
@@ -53,8 +54,6 @@ def _open_sqlite(path, config):
 
 def _open_postgresql(parsed, config):
     """PostgreSQL through psycopg 3 with a per-process connection pool."""
-    from playhouse.pool import PooledPostgresqlDatabase
-
     query = dict(urllib.parse.parse_qsl(parsed.query))
     return PooledPostgresqlDatabase(
         urllib.parse.unquote(parsed.path.lstrip("/")),
@@ -92,13 +91,17 @@ def close_all(database):
         database.close_all()
 
 
-def is_busy(error):
-    """Whether a database error means another writer holds the lock (worth a retry)."""
-    return isinstance(error, OperationalError) and (
-        isinstance(error.__cause__, apsw.BusyError)
-        or "locked" in str(error).lower()
-        or "busy" in str(error).lower()
-    )
+def is_transient(error):
+    """Whether a database error will likely pass on a retry: SQLite busy or its file unopenable,
+    an exhausted connection pool, or PostgreSQL unreachable, out of lock time or failing to serialize."""
+    if isinstance(error, MaxConnectionsExceeded):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(db.obj, PostgresqlDatabase):
+        return True  # psycopg's OperationalError: connection, lock timeout, serialization, deadlock
+    cause = error.__cause__ or error.__context__  # peewee re-raises without "from"
+    return isinstance(cause, (apsw.BusyError, apsw.CantOpenError)) or "locked" in str(error) or "busy" in str(error)
 
 
 def register_connection_hooks(app, database):

@@ -6,9 +6,10 @@ from http import HTTPStatus
 from flask import json
 from marshmallow import Schema, fields
 from peewee import OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
-from .db import is_busy
+from .db import is_transient
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("reportedly")
@@ -97,9 +98,11 @@ def handle_http_exception(error):
 
 
 def handle_database_error(error):
-    """A writer waiting too long for SQLite's lock is a temporary condition, not a bug."""
-    if is_busy(error):
-        return problem_response(503, "The database is busy; retry shortly.", headers={"Retry-After": "1"})
+    """A busy, unreachable or saturated database is a temporary condition, not a bug: 503."""
+    if is_transient(error):
+        log.warning("database unavailable: %s", type(error).__name__)
+        return problem_response(503, "The database is busy or unavailable; retry shortly.",
+                                headers={"Retry-After": "1"})
     log.error("database error", exc_info=error)
     return problem_response(500, "The server could not complete the request.")
 
@@ -127,6 +130,7 @@ def register_error_handlers(app):
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_error)
+    app.register_error_handler(MaxConnectionsExceeded, handle_database_error)
 
 
 class ProblemSchema(Schema):

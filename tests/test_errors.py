@@ -2,6 +2,7 @@
 
 import io
 import json
+import threading
 
 import pytest
 
@@ -190,3 +191,30 @@ def test_patch_rejects_bad_fields_without_writing(client, ledger, seeded):
     assert_problem(client.patch("/v1/sources/nyt", json={"id": "other"},
                                 headers={**ledger.auth(), "If-Match": client.get("/v1/sources/nyt").headers["ETag"]}), 422)
     assert row_counts() == before
+
+
+def test_an_unreachable_database_is_503_with_retry_after(tmp_path):
+    app = build_app(f"sqlite:///{tmp_path / 'gone.db'}")
+    (tmp_path / "gone.db").unlink()
+    (tmp_path / "gone.db").mkdir()  # the file is now a folder: SQLite cannot open it
+    for response in (app.test_client().get("/healthz"), app.test_client().get("/v1/claims")):
+        assert_problem(response, 503)
+        assert response.headers["Retry-After"] == "1"
+
+
+def test_a_saturated_postgresql_pool_is_503(fresh_database, tokens, ledger):
+    url = fresh_database()
+    if not url.startswith("postgresql"):
+        pytest.skip("a connection pool is PostgreSQL's")
+    app = build_app(url, DB_POOL_SIZE=1, DB_POOL_TIMEOUT_SECONDS=0.2)
+    held = app.extensions["reportedly.db"]
+    held.connect()  # the only pooled connection, held by this thread
+    try:
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(app.test_client().get("/v1/claims")))
+        thread.start()
+        thread.join()
+        assert_problem(answers[0], 503)
+        assert answers[0].headers["Retry-After"] == "1"
+    finally:
+        held.close()
