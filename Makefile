@@ -43,7 +43,7 @@ openapi: install
 	$(BIN)/reportedly openapi
 
 bench: install-test
-	$(BIN)/python bench/run.py
+	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis

@@ -1,15 +1,20 @@
 """Measure what storing derived fields buys: stored reads versus re-derived past-time reads.
 
-Builds a ledger of CLAIMS claims on a temporary SQLite file, then times the same
-requests through the app with and without `as_of` (which re-derives every claim
-it looks at) and reports medians, ratios and peak Python memory. Run: make bench.
+Builds a ledger of CLAIMS claims on a temporary SQLite file (and, when
+REPORTEDLY_BENCH_DATABASE_URL names a PostgreSQL database, in a fresh schema
+there), then times the same requests through the app with and without `as_of`
+(which re-derives every claim it looks at) and reports medians, ratios and peak
+Python memory. Run: make bench.
 """
 
+import os
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
+import urllib.parse
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,8 +31,20 @@ SOURCES = [("nyt", "B", None), ("reuters", "A", None), ("blog", "E", None), ("kc
            ("dprk-gov", "B", "dprk-state"), ("el-heraldo", "C", None)]
 
 
-def build(path):
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "RATE_LIMIT_PER_MINUTE": 0})
+def postgresql_schema(url):
+    """A new schema in the database at `url`, and the URL that works inside it."""
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.urlencode([("options", f"-csearch_path={schema}")])
+    return urllib.parse.urlunsplit(parts._replace(query=query)), schema
+
+
+def build(database_url):
+    app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0})
     db.connect()
     migrate()
     token = create_token("bench", "admin")
@@ -76,10 +93,25 @@ def timed_writes(client, token, n=200):
 
 
 def main():
-    path = Path(tempfile.mkdtemp(prefix="bench-")) / "ledger.db"
+    sqlite_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-')) / 'ledger.db'}"
+    measure("SQLite (APSW, WAL, synchronous=FULL)", sqlite_url)
+    postgresql_url = os.environ.get("REPORTEDLY_BENCH_DATABASE_URL")
+    if postgresql_url:
+        url, schema = postgresql_schema(postgresql_url)
+        try:
+            measure("PostgreSQL", url)
+        finally:
+            import psycopg
+
+            db.obj.close_all()
+            with psycopg.connect(postgresql_url, autocommit=True) as connection:
+                connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def measure(title, database_url):
     started = time.perf_counter()
-    app, token = build(path)
-    print(f"built {CLAIMS} claims in {time.perf_counter() - started:.1f} s")
+    app, token = build(database_url)
+    print(f"\n## {title}\n\nbuilt {CLAIMS} claims in {time.perf_counter() - started:.1f} s\n")
     client = app.test_client()
     now = datetime.now(timezone.utc).isoformat()
     cases = [
