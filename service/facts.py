@@ -21,16 +21,21 @@ class ClaimSnapshot:
     updated_at: object
 
 
-def statements_by_claim(claim_ids, as_of=None):
-    """The attributions of these claims, recorded by `as_of`, as rule Statements keyed by claim id."""
-    query = Attribution.select().where(Attribution.claim.in_(list(claim_ids))).order_by(Attribution.id)
+def attributions_known(query, as_of=None):
+    """The attributions a query selects that were recorded by `as_of`, each with its `via` list."""
     if as_of is not None:
         query = query.where(Attribution.recorded_at <= as_of)
     attributions = list(query)
     via = relays_by_attribution(a.id for a in attributions)
+    return [(a, via.get(a.id, ())) for a in attributions]
+
+
+def statements_by_claim(claim_ids, as_of=None):
+    """The attributions of these claims, recorded by `as_of`, as rule Statements keyed by claim id."""
+    query = Attribution.select().where(Attribution.claim.in_(list(claim_ids))).order_by(Attribution.id)
     result = {claim_id: [] for claim_id in claim_ids}
-    for a in attributions:
-        result[a.claim_id].append(to_statement(a, via.get(a.id, ())))
+    for attribution, via in attributions_known(query, as_of):
+        result[attribution.claim_id].append(to_statement(attribution, via))
     return result
 
 

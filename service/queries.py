@@ -15,7 +15,7 @@ from peewee import fn
 
 from .clock import from_micros, to_micros
 from .fields import SLUG_PATTERN
-from .facts import claims_created_by, derive_many, relays_by_attribution, snapshots
+from .facts import attributions_known, claims_created_by, derive_many, snapshots
 from .models import Attribution, Claim, ClaimTerm, HistoryEntry, Relay, Source
 from .problems import Problem, invalid
 from .rules import STATUSES, is_active
@@ -222,11 +222,7 @@ def _scan(query, claim_filter, wanted, as_of, published_before):
 
 def attribution_views(query, as_of=None):
     """Attributions in their public shape; at a past time, only what was known then."""
-    if as_of is not None:
-        query = query.where(Attribution.recorded_at <= as_of)
-    attributions = list(query)
-    via = relays_by_attribution(a.id for a in attributions)
-    return [attribution_view(a, via.get(a.id, ()), as_of) for a in attributions]
+    return [attribution_view(a, via, as_of) for a, via in attributions_known(query, as_of)]
 
 
 def attribution_view(attribution, via, as_of=None):

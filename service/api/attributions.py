@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from .. import ledger, queries
 from ..auth import requires
-from ..facts import relays_by_attribution
+from ..models import Attribution
 from ..schemas import AttributionPageSchema, AttributionResultSchema, AttributionSchema, PageQuerySchema, RetractionSchema
 from .base import Blueprint
 
@@ -42,12 +42,5 @@ class AttributionRetraction(MethodView):
 
 def _result(attribution, claim):
     """The attribution with its claim's derived fields after the write."""
-    view = queries.attribution_view(attribution, relays_by_attribution([attribution.id]).get(attribution.id, ()))
-    view["claim"] = {
-        "id": claim.id,
-        "status": claim.status,
-        "confidence": claim.confidence,
-        "likelihood": claim.likelihood,
-        "explanation": claim.explanation,
-    }
-    return view
+    [view] = queries.attribution_views(Attribution.select().where(Attribution.id == attribution.id))
+    return {**view, "claim": {"id": claim.id, **queries.stored_derivation(claim)}}
