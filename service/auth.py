@@ -26,6 +26,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def hash_secret(secret):
+    """The stored form of a token's secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 

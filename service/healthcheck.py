@@ -15,6 +15,7 @@ def healthz_url(bind):
 
 
 def main():
+    """0 if /healthz answers 200, else 1."""
     try:
         with urllib.request.urlopen(healthz_url(load_config()["BIND"]), timeout=4) as response:
             return 0 if response.status == 200 else 1

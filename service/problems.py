@@ -81,6 +81,7 @@ def problem_response(status, detail, errors=None, headers=None):
 
 
 def handle_problem(problem):
+    """Render a Problem raised below the views."""
     return problem_response(problem.status, problem.detail, problem.errors, problem.headers)
 
 

@@ -71,6 +71,7 @@ class ClaimFilter:
 
     @classmethod
     def from_args(cls, args):
+        """The filters in the list's query arguments."""
         return cls(
             statuses=tuple(args.get("status") or ()),
             source=args.get("source"),
@@ -145,6 +146,7 @@ def claim_view(shot, derivation, attributions=None):
 
 
 def stored_derivation(claim):
+    """The derived fields stored on a claim."""
     return {
         "status": claim.status,
         "confidence": claim.confidence,
@@ -155,6 +157,7 @@ def stored_derivation(claim):
 
 
 def fresh_derivation(derivation):
+    """A Derivation from service.rules in the public shape."""
     return {
         "status": derivation.status,
         "confidence": derivation.confidence,
@@ -165,6 +168,7 @@ def fresh_derivation(derivation):
 
 
 def is_past_time(as_of, published_before):
+    """Whether a read asks about another time than now."""
     return as_of is not None or published_before is not None
 
 
@@ -226,6 +230,7 @@ def attribution_views(query, as_of=None):
 
 
 def attribution_view(attribution, via, as_of=None):
+    """One attribution in its public shape; a retraction after `as_of` is not shown."""
     retracted = attribution.retracted_at is not None and (as_of is None or attribution.retracted_at <= as_of)
     return {
         "id": attribution.id,
@@ -269,6 +274,7 @@ def list_history(claim_id, args):
 
 
 def history_view(entry):
+    """One history entry in its public shape."""
     cause_id = entry.cause_id if entry.cause_kind == "source_change" else int(entry.cause_id)
     return {
         "at": entry.at,
@@ -279,6 +285,7 @@ def history_view(entry):
 
 
 def require_claim(claim_id):
+    """404 unless the claim exists."""
     if not Claim.select().where(Claim.id == claim_id).exists():
         raise Problem(404, f"There is no claim {claim_id}.")
 

@@ -46,5 +46,6 @@ def limit_requests():
 
 
 def init_rate_limit(app):
+    """Give the app a limiter unless the limit is 0."""
     if app.config["RATE_LIMIT_PER_MINUTE"] > 0:
         app.extensions["reportedly.ratelimit"] = RateLimiter(app.config["RATE_LIMIT_PER_MINUTE"])

@@ -54,6 +54,7 @@ class SourceFacts:
 
     @property
     def credible(self):
+        """Admiralty A, B or C."""
         return self.reliability in CREDIBLE_GRADES
 
 

@@ -158,6 +158,7 @@ class RetractionSchema(Schema):
 
 
 class CauseSchema(Schema):
+    """What caused a history entry: its kind and the id concerned."""
     kind = fields.String(metadata={"enum": list(CAUSE_KINDS)})
     id = fields.Raw(metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]})
 
@@ -172,6 +173,7 @@ class HistoryEntrySchema(Schema):
 
 
 class StatusCountsSchema(Schema):
+    """A count per status, every status present."""
     confirmed = fields.Integer()
     disputed = fields.Integer()
     denied = fields.Integer()
@@ -180,6 +182,7 @@ class StatusCountsSchema(Schema):
 
 
 class SourceCountsSchema(Schema):
+    """The counts of the claims one source originates."""
     source = fields.String()
     by_status = fields.Nested(StatusCountsSchema)
 
@@ -193,6 +196,7 @@ class SummarySchema(Schema):
 
 
 class HealthSchema(Schema):
+    """What /healthz reports."""
     status = fields.String()
     database = fields.String()
     sqlite_version = fields.String()

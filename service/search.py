@@ -19,6 +19,7 @@ def words_of(text):
 
 
 def is_postgresql():
+    """Whether the database in use is PostgreSQL."""
     return isinstance(db.obj, PostgresqlDatabase)
 
 

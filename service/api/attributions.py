@@ -13,6 +13,7 @@ blp = Blueprint("attributions", __name__, url_prefix="/v1", description="Attribu
 
 @blp.route("/claims/<id:claim_id>/attributions")
 class ClaimAttributions(MethodView):
+    """A claim's attributions."""
     @requires("read")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, AttributionPageSchema)
@@ -31,6 +32,7 @@ class ClaimAttributions(MethodView):
 
 @blp.route("/attributions/<id:attribution_id>/retraction")
 class AttributionRetraction(MethodView):
+    """Withdrawing one attribution."""
     @requires("write")
     @blp.arguments(RetractionSchema)
     @blp.response(200, AttributionResultSchema)

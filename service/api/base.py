@@ -51,6 +51,7 @@ class StrictJSONParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the strict JSON parser."""
     ARGUMENTS_PARSER = StrictJSONParser()
 
 

@@ -20,6 +20,7 @@ blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims
 
 @blp.route("")
 class Claims(MethodView):
+    """The claim collection."""
     @requires("read")
     @blp.arguments(ClaimQuerySchema, location="query")
     @blp.response(200, ClaimPageSchema)
@@ -38,6 +39,7 @@ class Claims(MethodView):
 
 @blp.route("/<id:claim_id>")
 class ClaimItem(MethodView):
+    """One claim."""
     @requires("read")
     @blp.etag
     @blp.arguments(TimeQuerySchema, location="query")
@@ -60,6 +62,7 @@ class ClaimItem(MethodView):
 
 @blp.route("/<id:claim_id>/history")
 class ClaimHistory(MethodView):
+    """One claim's status and confidence changes."""
     @requires("read")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, HistoryPageSchema)

@@ -14,6 +14,7 @@ blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="
 
 @blp.route("")
 class Documents(MethodView):
+    """The document collection."""
     @requires("write")
     @blp.arguments(DocumentSchema)
     @blp.response(201, DocumentSchema)
@@ -25,6 +26,7 @@ class Documents(MethodView):
 
 @blp.route("/<id:document_id>")
 class DocumentItem(MethodView):
+    """One document."""
     @requires("read")
     @blp.response(200, DocumentSchema)
     def get(self, document_id):
@@ -37,6 +39,7 @@ class DocumentItem(MethodView):
 
 @blp.route("/<id:document_id>/retraction")
 class DocumentRetraction(MethodView):
+    """Retracting a document."""
     @requires("write")
     @blp.arguments(RetractionSchema)
     @blp.response(200, DocumentSchema)

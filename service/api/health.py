@@ -12,6 +12,7 @@ blp = Blueprint("health", __name__, description="Service health")
 
 @blp.route("/healthz")
 class Health(MethodView):
+    """Whether the service can answer."""
     @blp.response(200, HealthSchema)
     def get(self):
         """Report database reachability and the SQLite library version."""

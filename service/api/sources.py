@@ -14,6 +14,7 @@ blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sour
 
 @blp.route("")
 class Sources(MethodView):
+    """The source collection."""
     @requires("read")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, SourcePageSchema)
@@ -32,6 +33,7 @@ class Sources(MethodView):
 
 @blp.route("/<slug:source_id>")
 class SourceItem(MethodView):
+    """One source."""
     @requires("read")
     @blp.etag
     @blp.response(200, SourceSchema)

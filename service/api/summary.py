@@ -12,6 +12,7 @@ blp = Blueprint("summary", __name__, url_prefix="/v1/summary", description="Coun
 
 @blp.route("")
 class Summary(MethodView):
+    """Counts of claims by status."""
     @requires("read")
     @blp.arguments(TimeQuerySchema, location="query")
     @blp.response(200, SummarySchema)
