@@ -203,13 +203,6 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("client", "key"), True),)
 
 
-class SchemaVersion(BaseModel):
-    """Which migrations have been applied."""
-
-    version = IntegerField(primary_key=True)
-    applied_at = UTCTimeField()
-
-
 MODELS = (
     Source,
     SourceRevision,
