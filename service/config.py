@@ -3,12 +3,12 @@
 import os
 from pathlib import Path
 
-# The project's working folder for the default SQLite database and the admin token.
-VAR_DIR = Path(os.environ.get("REPORTEDLY_VAR_DIR", "var"))
-
 DEFAULTS = {
-    # Where the ledger lives: sqlite:///path/to/file.db or postgresql://user@host/db.
-    "DATABASE_URL": f"sqlite:///{VAR_DIR / 'reportedly.db'}",
+    # The working folder of the default SQLite database.
+    "VAR_DIR": "var",
+    # Where the ledger lives: sqlite:///path/to/file.db or postgresql://user@host/db;
+    # empty means reportedly.db in VAR_DIR.
+    "DATABASE_URL": "",
     # Address gunicorn listens on.
     "BIND": "127.0.0.1:8000",
     # gunicorn worker processes; explicit, because a container misreports its CPUs.
@@ -58,4 +58,6 @@ def load_config(overrides=None, environ=None):
         if raw is not None and raw != "":
             config[name] = _parse(name, raw, default)
     config.update(overrides or {})
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{Path(config['VAR_DIR']) / 'reportedly.db'}"
     return config
