@@ -42,11 +42,11 @@ def _parse(name, raw, default):
         if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
             raise ValueError(f"REPORTEDLY_{name} must be true or false, not {raw!r}")
         return lowered in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    return raw
+    try:
+        return type(default)(raw)
+    except ValueError:
+        kind = "whole number" if isinstance(default, int) else "number"
+        raise ValueError(f"REPORTEDLY_{name} must be a {kind}, not {raw!r}") from None
 
 
 def load_config(overrides=None, environ=None):

@@ -55,3 +55,21 @@ def test_the_app_serves_its_openapi_document_and_a_browsable_page(client):
     assert served.status_code == 200 and served.get_json() == json.loads(openapi_text())
     page = client.get("/docs")
     assert page.status_code == 200 and page.mimetype == "text/html" and "/openapi.json" in page.get_data(as_text=True)
+
+
+def test_every_setting_is_in_the_readme_table():
+    from service.config import DEFAULTS
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in DEFAULTS if f"| `REPORTEDLY_{name}` |" not in readme]
+    assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_invalid_settings_fail_with_the_variable_named():
+    from service.config import load_config
+
+    with pytest.raises(ValueError, match="REPORTEDLY_PUBLIC_READS"):
+        load_config(environ={"REPORTEDLY_PUBLIC_READS": "maybe"})
+    with pytest.raises(ValueError, match="REPORTEDLY_WORKERS must be a whole number"):
+        load_config(environ={"REPORTEDLY_WORKERS": "two"})
+    assert load_config(environ={"REPORTEDLY_PUBLIC_READS": "false", "REPORTEDLY_WORKERS": "4"})["WORKERS"] == 4
