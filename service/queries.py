@@ -32,19 +32,22 @@ def encode_cursor(*position):
 
 
 def decode_cursor(cursor, shape):
-    """The keyset position in a cursor, checked against the types it must hold."""
+    """The keyset position in a cursor, checked against the types (int ids, slug ids) it must hold."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid("cursor", "Not a cursor this service issued.") from None
-    if not isinstance(position, list) or [type(p) for p in position] != list(shape):
-        raise invalid("cursor", "Not a cursor this service issued.")
-    if any(isinstance(p, int) and not 0 <= p < 2**63 for p in position) or any(
-        isinstance(p, str) and not SLUG.fullmatch(p) for p in position
-    ):
+        position = None
+    if not _holds(position, shape):
         raise invalid("cursor", "Not a cursor this service issued.")
     return position
+
+
+def _holds(position, shape):
+    return (
+        isinstance(position, list)
+        and [type(p) for p in position] == list(shape)
+        and all(0 <= p < 2**63 if isinstance(p, int) else SLUG.fullmatch(p) for p in position)
+    )
 
 
 def page(rows, limit, position_of):
@@ -83,7 +86,10 @@ class ClaimFilter:
         )
 
     def sql(self, query):
-        """Narrow a Claim query by the stored derived fields and the indexed terms."""
+        """Narrow a Claim query by the stored derived fields and the indexed terms.
+
+        "Active now" is "not retracted", as service.rules.is_active has it without times.
+        """
         if self.statuses:
             query = query.where(Claim.status.in_(self.statuses))
         if self.min_confidence is not None:
@@ -207,18 +213,25 @@ def _with_snapshots(claims):
 
 
 def _scan(query, claim_filter, wanted, as_of, published_before):
-    """Re-derive claims batch by batch, newest first, until `wanted` match."""
-    rows, last_id = [], None
-    while len(rows) < wanted:
-        batch_query = query.where(Claim.id < last_id) if last_id is not None else query
-        batch = list(batch_query.limit(SCAN_BATCH))
+    """Re-derive claims newest first until `wanted` match."""
+    rows = []
+    for shot, statements, derivation in rederived(query, as_of, published_before):
+        if claim_filter.admits(shot, statements, derivation, as_of, published_before):
+            rows.append(claim_view(shot, fresh_derivation(derivation)))
+            if len(rows) == wanted:
+                break
+    return rows
+
+
+def rederived(query, as_of, published_before):
+    """The claims of a newest-first query, re-derived at the given times, SCAN_BATCH at a time."""
+    last_id = None
+    while True:
+        batch = list((query.where(Claim.id < last_id) if last_id is not None else query).limit(SCAN_BATCH))
         if not batch:
-            break
-        for shot, statements, derivation in derive_many(batch, as_of, published_before):
-            if claim_filter.admits(shot, statements, derivation, as_of, published_before):
-                rows.append(claim_view(shot, fresh_derivation(derivation)))
+            return
+        yield from derive_many(batch, as_of, published_before)
         last_id = batch[-1].id
-    return rows[:wanted]
 
 
 # --- attributions and history -----------------------------------------------------
@@ -314,18 +327,12 @@ def summary(as_of=None, published_before=None):
     if not is_past_time(as_of, published_before):
         return _stored_summary()
     totals, per_source, total = _zeroes(), {}, 0
-    query = claims_created_by(as_of).order_by(Claim.id)
-    last_id = 0
-    while True:
-        batch = list(query.where(Claim.id > last_id).limit(SCAN_BATCH))
-        if not batch:
-            break
-        for _, _, derivation in derive_many(batch, as_of, published_before):
-            total += 1
-            totals[derivation.status] += 1
-            for source in {s for o in derivation.origins for s in o.sources}:
-                per_source.setdefault(source, _zeroes())[derivation.status] += 1
-        last_id = batch[-1].id
+    query = claims_created_by(as_of).order_by(Claim.id.desc())
+    for _, _, derivation in rederived(query, as_of, published_before):
+        total += 1
+        totals[derivation.status] += 1
+        for source in {s for o in derivation.origins for s in o.sources}:
+            per_source.setdefault(source, _zeroes())[derivation.status] += 1
     return _summary_view(total, totals, per_source)
 
 
