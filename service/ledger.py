@@ -26,7 +26,8 @@ from .problems import Problem, invalid
 RULE_FIELDS = ("name", "reliability", "affiliation")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 # Concurrent writes on PostgreSQL serialize on row locks, always taken in one order:
-# sources (shared, or exclusive by a source change), then claims by ascending id.
+# sources (shared, or exclusive by a source change), then a cited document (shared,
+# or exclusive by its retraction), then claims by ascending id.
 # SQLite needs none: BEGIN IMMEDIATE lets one writer in at a time.
 # A write reads its time only once it holds its locks, so the times of a claim's
 # attributions and history run in the order their transactions committed.
@@ -162,16 +163,15 @@ def create_claim(data):
     attributions = data.pop("attributions", [])
     with db.atomic():
         _require_parties(data["parties"])
-        for index, attribution in enumerate(attributions):
-            _lock_sources(attribution, f"attributions.{index}.")
+        documents = [_lock_references(a, f"attributions.{i}.") for i, a in enumerate(attributions)]
         now = write_time()
         claim = Claim.create(
             created_at=now, updated_at=now, status="unconfirmed",
             explanation=[], origins=[], **data,
         )
         _record_claim_revision(claim, now)
-        for index, attribution in enumerate(attributions):
-            _insert_attribution(claim, attribution, now, field=f"attributions.{index}")
+        for attribution, document in zip(attributions, documents):
+            _insert_attribution(claim, attribution, document, now)
         refresh_claim(claim, "created", claim.id, now, always=True)
     return claim
 
@@ -229,10 +229,10 @@ def _require_parties(parties):
 def add_attribution(claim_id, data):
     """Attribute the claim to a source and re-derive it."""
     with db.atomic():
-        _lock_sources(data)
+        document = _lock_references(data)
         claim = lock_claim(claim_id)
         now = write_time()
-        attribution = _insert_attribution(claim, data, now)
+        attribution = _insert_attribution(claim, data, document, now)
         refresh_claim(claim, "attribution", attribution.id, now)
     return attribution, claim
 
@@ -254,31 +254,27 @@ def retract_attribution(attribution_id, reason):
     return attribution, claim
 
 
-def _lock_sources(data, prefix=""):
-    """Check that an attribution's source and relays exist, and hold them against a concurrent change."""
+def _lock_references(data, prefix=""):
+    """Check what an attribution names and hold it against concurrent change: its source and
+    relays (shared locks), then its document (shared); return the document, or None."""
     via = list(data.get("via") or [])
     if data["source"] in via:
         raise invalid(f"{prefix}via", "A source does not relay its own statement.")
     _require_sources({f"{prefix}source": [data["source"]], f"{prefix}via": via}, share_lock=True)
+    if data.get("document_id") is None:
+        return None
+    return _usable_document(data["document_id"], data.get("quote"), prefix)
 
 
-def _insert_attribution(claim, data, now, field=None):
-    """Store an attribution (its sources checked and locked already) with its relays."""
-    prefix = f"{field}." if field else ""
+def _insert_attribution(claim, data, document, now):
+    """Store an attribution, its references checked and locked by _lock_references, with its relays."""
+    published_at = data.get("published_at") or (document.published_at if document else None)
+    attribution = Attribution.create(
+        claim=claim.id, source=data["source"], document=document.id if document else None,
+        stance=data["stance"], basis=data["basis"], confidence=data["confidence"],
+        quote=data.get("quote"), published_at=published_at, recorded_at=now,
+    )
     via = list(data.get("via") or [])
-    published_at = data.get("published_at")
-    document_id = data.get("document_id")
-    if document_id is not None:
-        document = _usable_document(document_id, data.get("quote"), prefix)
-        published_at = published_at or document.published_at
-    try:
-        attribution = Attribution.create(
-            claim=claim.id, source=data["source"], document=document_id,
-            stance=data["stance"], basis=data["basis"], confidence=data["confidence"],
-            quote=data.get("quote"), published_at=published_at, recorded_at=now,
-        )
-    except IntegrityError as error:
-        raise invalid(f"{prefix}source", "Refers to a record that does not exist.") from error
     if via:
         Relay.insert_many(
             [{"attribution": attribution.id, "position": i, "source": s} for i, s in enumerate(via)]
@@ -287,7 +283,8 @@ def _insert_attribution(claim, data, now, field=None):
 
 
 def _usable_document(document_id, quote, prefix):
-    document = Document.get_or_none(Document.id == document_id)
+    """The cited document, held against a concurrent retraction; it must exist, stand, and hold the quote."""
+    document = locking(Document.select().where(Document.id == document_id), "FOR SHARE").first()
     if document is None:
         raise invalid(f"{prefix}document_id", f"There is no document {document_id}.")
     if document.retracted_at is not None:
