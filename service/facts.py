@@ -32,7 +32,11 @@ def attributions_known(query, as_of=None):
 
 def statements_by_claim(claim_ids, as_of=None):
     """The attributions of these claims, recorded by `as_of`, as rule Statements keyed by claim id."""
-    query = Attribution.select().where(Attribution.claim.in_(list(claim_ids))).order_by(Attribution.id)
+    query = (
+        Attribution.select()
+        .where(Attribution.claim.in_(list(claim_ids)))
+        .order_by(Attribution.id)
+    )
     result = {claim_id: [] for claim_id in claim_ids}
     for attribution, via in attributions_known(query, as_of):
         result[attribution.claim_id].append(to_statement(attribution, via))
@@ -45,7 +49,11 @@ def relays_by_attribution(attribution_ids):
     via = {}
     if not ids:
         return via
-    query = Relay.select(Relay.attribution, Relay.source).where(Relay.attribution.in_(ids)).order_by(Relay.position)
+    query = (
+        Relay.select(Relay.attribution, Relay.source)
+        .where(Relay.attribution.in_(ids))
+        .order_by(Relay.position)
+    )
     for relay in query:
         via.setdefault(relay.attribution_id, []).append(relay.source_id)
     return {attribution_id: tuple(sources) for attribution_id, sources in via.items()}
@@ -72,7 +80,10 @@ def source_facts(source_ids, as_of=None):
     if not ids:
         return {}
     if as_of is None:
-        rows = Source.select(Source.id, Source.name, Source.reliability, Source.affiliation).where(Source.id.in_(ids))
+        rows = (
+            Source.select(Source.id, Source.name, Source.reliability, Source.affiliation)
+            .where(Source.id.in_(ids))
+        )
         return {r.id: SourceFacts(r.id, r.name, r.reliability, r.affiliation) for r in rows}
     latest = (
         SourceRevision.select(SourceRevision.source, fn.MAX(SourceRevision.valid_from).alias("valid_from"))

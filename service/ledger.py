@@ -40,7 +40,12 @@ def locking(query, mode=True):
 
 def lock_claims(claim_ids):
     """Lock these claims, in id order, for the rest of the transaction."""
-    return list(locking(Claim.select().where(Claim.id.in_(sorted(claim_ids))).order_by(Claim.id)))
+    query = (
+        Claim.select()
+        .where(Claim.id.in_(sorted(claim_ids)))
+        .order_by(Claim.id)
+    )
+    return list(locking(query))
 
 
 def lock_claim(claim_id):
@@ -297,7 +302,11 @@ def _usable_document(document_id, quote, prefix):
 def _require_sources(fields_to_ids, share_lock=False):
     """Every referenced source must exist; the 422 names the field."""
     wanted = sorted({i for ids in fields_to_ids.values() for i in ids})
-    query = Source.select(Source.id).where(Source.id.in_(wanted)).order_by(Source.id)
+    query = (
+        Source.select(Source.id)
+        .where(Source.id.in_(wanted))
+        .order_by(Source.id)
+    )
     found = {s.id for s in (locking(query, "FOR SHARE") if share_lock else query)} if wanted else set()
     for field, ids in fields_to_ids.items():
         missing = [i for i in ids if i not in found]

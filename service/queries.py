@@ -265,7 +265,11 @@ def attribution_view(attribution, via, as_of=None):
 def list_attributions(claim_id, args):
     """A page of one claim's attributions, newest first."""
     require_claim(claim_id)
-    query = Attribution.select().where(Attribution.claim == claim_id).order_by(Attribution.id.desc())
+    query = (
+        Attribution.select()
+        .where(Attribution.claim == claim_id)
+        .order_by(Attribution.id.desc())
+    )
     if args.get("cursor"):
         [before_id] = decode_cursor(args["cursor"], (int,))
         query = query.where(Attribution.id < before_id)
@@ -276,7 +280,11 @@ def list_attributions(claim_id, args):
 def list_history(claim_id, args):
     """A page of one claim's status and confidence changes, oldest first."""
     require_claim(claim_id)
-    query = HistoryEntry.select().where(HistoryEntry.claim == claim_id).order_by(HistoryEntry.id)
+    query = (
+        HistoryEntry.select()
+        .where(HistoryEntry.claim == claim_id)
+        .order_by(HistoryEntry.id)
+    )
     if args.get("cursor"):
         [after_id] = decode_cursor(args["cursor"], (int,))
         query = query.where(HistoryEntry.id > after_id)
