@@ -35,8 +35,9 @@ run: install
 	@echo "Admin token: $(abspath $(TOKEN_FILE))   (curl -H \"Authorization: Bearer \$$(cat $(TOKEN_FILE))\" ...)"
 	$(BIN)/reportedly serve
 
-## make test: install with the test extras and run the whole suite
+## make test: install with the test extras, lint, and run the whole suite
 test: install-test
+	$(BIN)/ruff check --select F,E9,B,I --line-length 120 service tests bench
 	$(BIN)/python -m pytest
 
 openapi: install

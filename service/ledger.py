@@ -175,7 +175,7 @@ def create_claim(data):
             explanation=[], origins=[], **data,
         )
         _record_claim_revision(claim, now)
-        for attribution, document in zip(attributions, documents):
+        for attribution, document in zip(attributions, documents, strict=True):
             _insert_attribution(claim, attribution, document, now)
         refresh_claim(claim, "created", claim.id, now, always=True)
     return claim

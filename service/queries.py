@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from .clock import from_micros, to_micros
-from .fields import SLUG_PATTERN
 from .facts import attributions_known, claims_created_by, derive_many, snapshots
+from .fields import SLUG_PATTERN
 from .models import Attribution, Claim, ClaimTerm, HistoryEntry, Relay, Source
 from .problems import Problem, invalid
 from .rules import STATUSES, is_active

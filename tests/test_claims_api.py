@@ -111,7 +111,7 @@ def test_as_of_answers_what_was_known_then(world, ledger):
 def test_as_of_uses_the_source_grades_and_parties_of_then(world, ledger, client):
     arms = world["arms"]["id"]
     before = now_param()
-    etag = client.get(f"/v1/sources/nyt").headers["ETag"]
+    etag = client.get("/v1/sources/nyt").headers["ETag"]
     response = client.patch("/v1/sources/nyt", json={"reliability": "E"}, headers={**ledger.auth(), "If-Match": etag})
     assert response.status_code == 200
     explanation_now = ledger.get(f"/v1/claims/{arms}")["explanation"][0]

@@ -1,6 +1,7 @@
 """End to end: the real gunicorn, 2 workers, a temporary SQLite file, over HTTP."""
 
 import http.client
+import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -85,7 +86,7 @@ def test_concurrent_writes_through_both_workers_stay_consistent(server):
            {k: fresh[k] for k in ("status", "confidence", "explanation", "origins")}
     history = requests.get(f"{base}/v1/claims/{claim['id']}/history", params={"limit": 200}).json()["items"]
     changes = [(h["status"], h["confidence"]) for h in history]
-    assert all(a != b for a, b in zip(changes, changes[1:])), "a history entry without a change"
+    assert all(a != b for a, b in itertools.pairwise(changes)), "a history entry without a change"
     assert changes[-1] == (stored["status"], stored["confidence"])
 
 

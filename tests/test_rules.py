@@ -1,5 +1,6 @@
 """The status rules (§3-§4), table-driven per rule, and their invariants as hypothesis properties."""
 
+import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -38,9 +39,11 @@ SOURCES = {
 }
 
 
-def say(source, stance="supports", basis="secondhand", confidence=0.6, via=(), n=[0], **extra):
-    n[0] += 1
-    return Statement(n[0], source, stance, basis, confidence, T0, tuple(via), **extra)
+STATEMENT_IDS = itertools.count(1)
+
+
+def say(source, stance="supports", basis="secondhand", confidence=0.6, via=(), **extra):
+    return Statement(next(STATEMENT_IDS), source, stance, basis, confidence, T0, tuple(via), **extra)
 
 
 def derive(statements, parties=()):

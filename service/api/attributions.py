@@ -5,7 +5,13 @@ from flask.views import MethodView
 from .. import ledger, queries
 from ..auth import requires
 from ..models import Attribution
-from ..schemas import AttributionPageSchema, AttributionResultSchema, AttributionSchema, PageQuerySchema, RetractionSchema
+from ..schemas import (
+    AttributionPageSchema,
+    AttributionResultSchema,
+    AttributionSchema,
+    PageQuerySchema,
+    RetractionSchema,
+)
 from .base import Blueprint
 
 blp = Blueprint("attributions", __name__, url_prefix="/v1", description="Attributions of claims to sources")
