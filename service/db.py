@@ -76,9 +76,14 @@ def init_database(config):
     return database
 
 
+def is_postgresql(database=db):
+    """Whether a database (by default the one in use) is PostgreSQL."""
+    return isinstance(getattr(database, "obj", database), PostgresqlDatabase)
+
+
 def write_time():
     """The time a write is recorded at: PostgreSQL's clock, which every instance shares; else this machine's."""
-    if isinstance(db.obj, PostgresqlDatabase):
+    if is_postgresql():
         return db.execute_sql("SELECT clock_timestamp()").fetchone()[0].astimezone(timezone.utc)
     return utcnow()
 
@@ -98,7 +103,7 @@ def is_transient(error):
         return True
     if not isinstance(error, OperationalError):
         return False
-    if isinstance(db.obj, PostgresqlDatabase):
+    if is_postgresql():
         return True  # psycopg's OperationalError: connection, lock timeout, serialization, deadlock
     cause = error.__cause__ or error.__context__  # peewee re-raises without "from"
     return isinstance(cause, (apsw.BusyError, apsw.CantOpenError)) or "locked" in str(error) or "busy" in str(error)

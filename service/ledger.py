@@ -77,12 +77,16 @@ def create_source(data):
     return source
 
 
-def update_source(source_id, changes):
-    """Change a source; a change the rules read re-derives every claim it appears in, with history."""
+def update_source(source_id, changes, check_precondition=lambda source: None):
+    """Change a source; a change the rules read re-derives every claim it appears in, with history.
+
+    `check_precondition(source)` enforces If-Match once the source row is locked.
+    """
     with db.atomic():
         source = locking(Source.select().where(Source.id == source_id)).first()
         if source is None:
             raise Problem(404, f"There is no source {source_id!r}.")
+        check_precondition(source)
         if "affiliation" in changes:
             _check_affiliation(source.id, changes["affiliation"])
         changed = {k: v for k, v in changes.items() if getattr(source, k) != v}

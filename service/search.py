@@ -7,20 +7,15 @@ are asked for the same words, split here, so the same words find the same claims
 
 import re
 
-from peewee import SQL, Column, Expression, NodeList, PostgresqlDatabase, Value, fn
+from peewee import SQL, Column, Expression, NodeList, Value, fn
 
-from .db import db
+from .db import is_postgresql
 from .models import Claim
 
 
 def words_of(text):
     """The distinct lower-case whole words of a text, as `q` matches them."""
     return set(re.findall(r"\w+", text.lower()))
-
-
-def is_postgresql():
-    """Whether the database in use is PostgreSQL."""
-    return isinstance(db.obj, PostgresqlDatabase)
 
 
 def text_has_words(words):
@@ -56,6 +51,6 @@ POSTGRESQL_INDEX = (
 
 def create_text_index(database):
     """Build the text index of the database in use and fill it from the claims there."""
-    statements = POSTGRESQL_INDEX if isinstance(database, PostgresqlDatabase) else SQLITE_INDEX
+    statements = POSTGRESQL_INDEX if is_postgresql(database) else SQLITE_INDEX
     for statement in statements:
         database.execute_sql(statement)

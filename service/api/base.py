@@ -13,8 +13,6 @@ from werkzeug.routing import BaseConverter, ValidationError
 from ..fields import MAX_ID, SLUG_PATTERN
 from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
 
-BEARER = [{"bearerAuth": []}]
-
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")

@@ -47,8 +47,7 @@ class SourceItem(MethodView):
     @blp.response(200, SourceSchema)
     def patch(self, changes, source_id):
         """Change a source; a new reliability or affiliation re-derives its claims."""
-        blp.check_etag(_get_source(source_id), SourceSchema)
-        return ledger.update_source(source_id, changes)
+        return ledger.update_source(source_id, changes, lambda source: blp.check_etag(source, SourceSchema))
 
 
 def _get_source(source_id):

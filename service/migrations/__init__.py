@@ -9,11 +9,11 @@ one that has shipped.
 
 from pathlib import Path
 
-from peewee import CharField, PostgresqlDatabase
+from peewee import CharField
 from playhouse.migrations import Migration, Runner
 
 from ..clock import utcnow
-from ..db import db
+from ..db import db, is_postgresql
 from ..models import UTCTimeField
 
 FOLDER = Path(__file__).resolve().parent
@@ -61,5 +61,5 @@ def migrate(database=db, target=LATEST):
 
 def _serialize_migrators(database):
     """Make concurrent migrators wait for each other (SQLite's BEGIN IMMEDIATE already does)."""
-    if isinstance(database, PostgresqlDatabase):
+    if is_postgresql(database):
         database.execute_sql("SELECT pg_advisory_xact_lock(4242)")
