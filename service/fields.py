@@ -5,11 +5,10 @@ from datetime import timezone
 
 from marshmallow import ValidationError, fields, validate
 
-SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+from .identifiers import MAX_ID, SLUG_PATTERN
+
 # Explicit ranges, not \s: Python and JSON Schema (ECMA-262) disagree on what \s covers.
 URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#]+[^\x00-\x20\x7f]*$"
-# The largest id both SQLite and PostgreSQL store in a 64-bit integer.
-MAX_ID = 2**63 - 1
 
 
 class Pattern(validate.Regexp):

@@ -8,6 +8,7 @@ and appends a history entry when status or confidence changed.
 from peewee import IntegrityError
 
 from .db import db, write_time
+from .errors import Conflict, Invalid, NotFound
 from .facts import derive_current
 from .models import (
     Attribution,
@@ -20,7 +21,6 @@ from .models import (
     Source,
     SourceRevision,
 )
-from .problems import Problem, invalid
 
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
@@ -52,7 +52,7 @@ def lock_claim(claim_id):
     """One claim row, locked; 404 if there is none."""
     [claim] = lock_claims([claim_id]) or [None]
     if claim is None:
-        raise Problem(404, f"There is no claim {claim_id}.")
+        raise NotFound(f"There is no claim {claim_id}.")
     return claim
 
 
@@ -64,15 +64,15 @@ def create_source(data):
     with db.atomic():
         now = write_time()
         if Source.get_or_none(Source.id == data["id"]) is not None:
-            raise Problem(409, f"A source with id {data['id']!r} exists already.")
+            raise Conflict(f"A source with id {data['id']!r} exists already.")
         if Source.select().where(Source.affiliation == data["id"], Source.id != data["id"]).exists():
-            raise invalid("id", "Is an affiliation other sources use; choose another id.")
+            raise Invalid("id", "Is an affiliation other sources use; choose another id.")
         _check_affiliation(data["id"], data.get("affiliation"))
         try:
             with db.atomic():
                 source = Source.create(created_at=now, updated_at=now, **data)
         except IntegrityError:  # created by a concurrent request since the check above
-            raise Problem(409, f"A source with id {data['id']!r} exists already.") from None
+            raise Conflict(f"A source with id {data['id']!r} exists already.") from None
         _record_source_revision(source, now)
     return source
 
@@ -85,7 +85,7 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
     with db.atomic():
         source = locking(Source.select().where(Source.id == source_id)).first()
         if source is None:
-            raise Problem(404, f"There is no source {source_id!r}.")
+            raise NotFound(f"There is no source {source_id!r}.")
         check_precondition(source)
         if "affiliation" in changes:
             _check_affiliation(source.id, changes["affiliation"])
@@ -109,7 +109,7 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
 def _check_affiliation(source_id, affiliation):
     """Group keys never mix: an affiliation is never the id of another source."""
     if affiliation and affiliation != source_id and Source.get_or_none(Source.id == affiliation) is not None:
-        raise invalid("affiliation", f"Is the id of another source ({affiliation!r}); choose another key.")
+        raise Invalid("affiliation", f"Is the id of another source ({affiliation!r}); choose another key.")
 
 
 def _record_source_revision(source, now):
@@ -150,9 +150,9 @@ def retract_document(document_id, reason):
     with db.atomic():
         document = locking(Document.select().where(Document.id == document_id)).first()
         if document is None:
-            raise Problem(404, f"There is no document {document_id}.")
+            raise NotFound(f"There is no document {document_id}.")
         if document.retracted_at is not None:
-            raise Problem(409, f"Document {document_id} is retracted already.")
+            raise Conflict(f"Document {document_id} is retracted already.")
         active = Attribution.retracted_at.is_null() & (Attribution.document == document.id)
         claims = lock_claims({a.claim_id for a in Attribution.select(Attribution.claim).where(active)})
         now = write_time()
@@ -229,7 +229,7 @@ def _require_parties(parties):
     }
     unknown = [p for p in parties if p not in known]
     if unknown:
-        raise invalid("parties", f"Not a known origin group: {', '.join(unknown)}.")
+        raise Invalid("parties", f"Not a known origin group: {', '.join(unknown)}.")
 
 
 # --- attributions ------------------------------------------------------------
@@ -251,12 +251,12 @@ def retract_attribution(attribution_id, reason):
     with db.atomic():
         attribution = Attribution.get_or_none(Attribution.id == attribution_id)
         if attribution is None:
-            raise Problem(404, f"There is no attribution {attribution_id}.")
+            raise NotFound(f"There is no attribution {attribution_id}.")
         claim = lock_claim(attribution.claim_id)
         attribution = Attribution.get_by_id(attribution_id)  # as it stands now that the claim is ours
         now = write_time()
         if attribution.retracted_at is not None:
-            raise Problem(409, f"Attribution {attribution_id} is retracted already.")
+            raise Conflict(f"Attribution {attribution_id} is retracted already.")
         attribution.retracted_at, attribution.retraction_reason = now, reason
         attribution.save()
         refresh_claim(claim, "retraction", attribution.id, now)
@@ -268,7 +268,7 @@ def _lock_references(data, prefix=""):
     relays (shared locks), then its document (shared); return the document, or None."""
     via = list(data.get("via") or [])
     if data["source"] in via:
-        raise invalid(f"{prefix}via", "A source does not relay its own statement.")
+        raise Invalid(f"{prefix}via", "A source does not relay its own statement.")
     _require_sources({f"{prefix}source": [data["source"]], f"{prefix}via": via}, share_lock=True)
     if data.get("document_id") is None:
         return None
@@ -295,11 +295,11 @@ def _usable_document(document_id, quote, prefix):
     """The cited document, held against a concurrent retraction; it must exist, stand, and hold the quote."""
     document = locking(Document.select().where(Document.id == document_id), "FOR SHARE").first()
     if document is None:
-        raise invalid(f"{prefix}document_id", f"There is no document {document_id}.")
+        raise Invalid(f"{prefix}document_id", f"There is no document {document_id}.")
     if document.retracted_at is not None:
-        raise Problem(409, f"Document {document_id} is retracted; attributions cannot cite it.")
+        raise Conflict(f"Document {document_id} is retracted; attributions cannot cite it.")
     if quote is not None and document.text is not None and quote not in document.text:
-        raise invalid(f"{prefix}quote", f"Does not occur verbatim in document {document_id}.")
+        raise Invalid(f"{prefix}quote", f"Does not occur verbatim in document {document_id}.")
     return document
 
 
@@ -315,7 +315,7 @@ def _require_sources(fields_to_ids, share_lock=False):
     for field, ids in fields_to_ids.items():
         missing = [i for i in ids if i not in found]
         if missing:
-            raise invalid(field, f"Unknown source: {', '.join(missing)}.")
+            raise Invalid(field, f"Unknown source: {', '.join(missing)}.")
 
 
 # --- derived fields and history -----------------------------------------------

@@ -10,6 +10,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from .db import is_transient
+from .errors import Conflict, Invalid, LedgerError, NotFound, PreconditionFailed
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("reportedly")
@@ -44,9 +45,8 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
-def invalid(field, message):
-    """A 422 naming the field at fault."""
-    return Problem(422, f"{field}: {message}", errors={field: [message]})
+# The HTTP status of each domain error (service.errors); the domain itself knows none.
+DOMAIN_STATUSES = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422}
 
 
 def problem_body(status, detail, errors=None):
@@ -58,15 +58,25 @@ def problem_body(status, detail, errors=None):
         "detail": detail,
     }
     if errors:
-        body["errors"] = _string_keys(errors)
+        body["errors"] = field_errors(errors)
     return body
 
 
-def _string_keys(errors):
-    """marshmallow keys list items by index; JSON objects want string keys."""
-    if isinstance(errors, dict):
-        return {str(key): _string_keys(value) for key, value in errors.items()}
-    return errors
+def field_errors(errors, prefix=""):
+    """One shape for every field error: dotted path -> list of messages.
+
+    marshmallow nests errors ({"attributions": {"0": {"source": [...]}}}) and keys
+    list items by int; the domain names fields by dotted path already
+    ("attributions.0.source"). Both come out as {"attributions.0.source": [...]}.
+    """
+    flat = {}
+    for key, value in errors.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(field_errors(value, path + "."))
+        else:
+            flat.setdefault(path, []).extend(value if isinstance(value, list) else [value])
+    return flat
 
 
 def problem_response(status, detail, errors=None, headers=None):
@@ -85,6 +95,12 @@ def handle_problem(problem):
     return problem_response(problem.status, problem.detail, problem.errors, problem.headers)
 
 
+def handle_ledger_error(error):
+    """Render a domain error (service.errors) as the problem its kind stands for."""
+    status = next(code for kind, code in DOMAIN_STATUSES.items() if isinstance(error, kind))
+    return problem_response(status, error.detail, getattr(error, "errors", None))
+
+
 def handle_http_exception(error):
     """Werkzeug's and flask-smorest's HTTP errors, webargs validation errors included."""
     if error.code >= 500:
@@ -92,6 +108,7 @@ def handle_http_exception(error):
         return problem_response(error.code, "The server could not complete the request.")
     data = getattr(error, "data", None) or {}
     errors = _flatten_locations(data.get("messages")) if "messages" in data else data.get("errors")
+    errors = field_errors(errors) if errors else None
     detail = data.get("message") or _describe(error, errors)
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
@@ -129,6 +146,7 @@ def _describe(error, errors):
 def register_error_handlers(app):
     """Route every error the app can raise to a problem+json answer."""
     app.register_error_handler(Problem, handle_problem)
+    app.register_error_handler(LedgerError, handle_ledger_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_error)
     app.register_error_handler(MaxConnectionsExceeded, handle_database_error)
@@ -141,4 +159,9 @@ class ProblemSchema(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.Raw())
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Field errors: the field's dotted path (e.g. `attributions.0.source`) "
+                                 "to the reasons it was refused."},
+    )

@@ -8,20 +8,18 @@ and filtered by the same meanings in Python (ClaimFilter.admits).
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass, field
 
 from peewee import fn
 
 from .clock import from_micros, to_micros
+from .errors import Invalid, NotFound
 from .facts import attributions_known, claims_created_by, derive_many, snapshots
-from .fields import SLUG_PATTERN
-from .models import Attribution, Claim, ClaimTerm, HistoryEntry, Relay, Source
-from .problems import Problem, invalid
+from .identifiers import SLUG
+from .models import Attribution, Claim, ClaimTerm, Document, HistoryEntry, Relay, Source
 from .rules import STATUSES, is_active
 from .search import text_has_words, words_of
 
-SLUG = re.compile(SLUG_PATTERN)
 # Claims re-derived per round trip when a past-time list scans for matches.
 SCAN_BATCH = 200
 
@@ -38,7 +36,7 @@ def decode_cursor(cursor, shape):
     except (ValueError, binascii.Error, UnicodeDecodeError):
         position = None
     if not _holds(position, shape):
-        raise invalid("cursor", "Not a cursor this service issued.")
+        raise Invalid("cursor", "Not a cursor this service issued.")
     return position
 
 
@@ -182,7 +180,7 @@ def get_claim(claim_id, as_of=None, published_before=None):
     """One claim with its attributions, now or at the given times; 404 if it did not exist then."""
     claim = claims_created_by(as_of).where(Claim.id == claim_id).first()
     if claim is None:
-        raise Problem(404, f"There is no claim {claim_id}" + (" at that time." if as_of else "."))
+        raise NotFound(f"There is no claim {claim_id}" + (" at that time." if as_of else "."))
     attributions = attribution_views(Attribution.select().where(Attribution.claim == claim.id), as_of)
     if not is_past_time(as_of, published_before):
         return claim_view(snapshots([claim])[claim.id], stored_derivation(claim), attributions)
@@ -308,10 +306,18 @@ def history_view(entry):
 def require_claim(claim_id):
     """404 unless the claim exists."""
     if not Claim.select().where(Claim.id == claim_id).exists():
-        raise Problem(404, f"There is no claim {claim_id}.")
+        raise NotFound(f"There is no claim {claim_id}.")
 
 
 # --- sources -----------------------------------------------------------------------
+
+
+def get_source(source_id):
+    """One source; NotFound if there is none."""
+    source = Source.get_or_none(Source.id == source_id)
+    if source is None:
+        raise NotFound(f"There is no source {source_id!r}.")
+    return source
 
 
 def list_sources(args):
@@ -325,6 +331,17 @@ def list_sources(args):
         )
     rows = list(query.limit(args["limit"] + 1))
     return page(rows, args["limit"], lambda s: (to_micros(s.created_at), s.id))
+
+
+# --- documents ---------------------------------------------------------------------
+
+
+def get_document(document_id):
+    """One document; NotFound if there is none."""
+    document = Document.get_or_none(Document.id == document_id)
+    if document is None:
+        raise NotFound(f"There is no document {document_id}.")
+    return document
 
 
 # --- summary -----------------------------------------------------------------------

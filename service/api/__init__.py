@@ -1,6 +1,6 @@
 """The HTTP API: one blueprint per resource, registered on a problem+json-speaking Api."""
 
-from ..fields import MAX_ID, SLUG_PATTERN
+from ..identifiers import MAX_ID, SLUG_PATTERN
 from . import attributions, claims, documents, health, sources, summary
 from .base import Api, IdConverter, SlugConverter
 

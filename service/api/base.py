@@ -10,7 +10,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
-from ..fields import MAX_ID, SLUG_PATTERN
+from ..identifiers import MAX_ID, SLUG_PATTERN
 from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
 
 

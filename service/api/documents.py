@@ -2,10 +2,8 @@
 
 from flask.views import MethodView
 
-from .. import ledger
+from .. import ledger, queries
 from ..auth import requires
-from ..models import Document
-from ..problems import Problem
 from ..schemas import DocumentSchema, RetractionSchema
 from .base import Blueprint
 
@@ -31,10 +29,7 @@ class DocumentItem(MethodView):
     @blp.response(200, DocumentSchema)
     def get(self, document_id):
         """Read one document."""
-        document = Document.get_or_none(Document.id == document_id)
-        if document is None:
-            raise Problem(404, f"There is no document {document_id}.")
-        return document
+        return queries.get_document(document_id)
 
 
 @blp.route("/<id:document_id>/retraction")

@@ -4,8 +4,6 @@ from flask.views import MethodView
 
 from .. import ledger, queries
 from ..auth import requires
-from ..models import Source
-from ..problems import Problem
 from ..schemas import PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
 from .base import Blueprint
 
@@ -39,7 +37,7 @@ class SourceItem(MethodView):
     @blp.response(200, SourceSchema)
     def get(self, source_id):
         """Read one source."""
-        return _get_source(source_id)
+        return queries.get_source(source_id)
 
     @requires("admin")
     @blp.etag
@@ -49,9 +47,3 @@ class SourceItem(MethodView):
         """Change a source; a new reliability or affiliation re-derives its claims."""
         return ledger.update_source(source_id, changes, lambda source: blp.check_etag(source, SourceSchema))
 
-
-def _get_source(source_id):
-    source = Source.get_or_none(Source.id == source_id)
-    if source is None:
-        raise Problem(404, f"There is no source {source_id!r}.")
-    return source
