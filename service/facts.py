@@ -143,10 +143,9 @@ def derive_many(claims, as_of=None, published_before=None):
     return results
 
 
-def derive_current(claim):
-    """The derivation of one claim from its current inputs, for storing after a write."""
-    [(_, _, derivation)] = derive_many([claim])
-    return derivation
+def derive_current_many(claims):
+    """The derivations of these claims from their current inputs, in order, for storing after a write."""
+    return [derivation for _, _, derivation in derive_many(claims)]
 
 
 def claims_created_by(as_of):

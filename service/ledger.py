@@ -1,7 +1,7 @@
 """Writes to the ledger. Each public function is one transaction that keeps derived fields and history in step.
 
 A write records its inputs, re-derives every claim it touches through
-service.rules (via facts.derive_current), stores the derived fields on the claim
+service.rules (via facts.derive_current_many), stores the derived fields on the claim
 and appends a history entry when status or confidence changed.
 """
 
@@ -9,7 +9,7 @@ from peewee import IntegrityError
 
 from .db import db, write_time
 from .errors import Conflict, Invalid, NotFound
-from .facts import derive_current
+from .facts import derive_current_many
 from .models import (
     Attribution,
     Claim,
@@ -322,19 +322,34 @@ def _require_sources(fields_to_ids, share_lock=False):
 
 
 def refresh_claim(claim, cause_kind, cause_id, now, always=False):
-    """Store the claim's derived fields; append history when status or confidence changed."""
-    derivation = derive_current(claim)
-    changed = (derivation.status, derivation.confidence) != (claim.status, claim.confidence)
-    claim.status = derivation.status
-    claim.confidence = derivation.confidence
-    claim.likelihood = derivation.likelihood
-    claim.explanation = list(derivation.explanation)
-    claim.origins = [o.as_dict() for o in derivation.origins]
-    claim.updated_at = now
-    claim.save()
-    if changed or always:
-        HistoryEntry.create(
-            claim=claim.id, at=now, status=claim.status, confidence=claim.confidence,
-            cause_kind=cause_kind, cause_id=str(cause_id),
-        )
+    """Store one claim's derived fields; append history when status or confidence changed."""
+    [derivation] = refresh_claims([claim], cause_kind, cause_id, now, always)
     return derivation
+
+
+def refresh_claims(claims, cause_kind, cause_id, now, always=False):
+    """Re-derive these claims from their current inputs in one batch and store what changed.
+
+    Each claim's derived fields are stored; a history entry is appended where status or
+    confidence changed (or always, for a claim's creation). `cause_id=None` names each
+    claim itself (the cause of a `created` entry). Returns the derivations, in order.
+    """
+    derivations = derive_current_many(claims)
+    entries = []
+    for claim, derivation in zip(claims, derivations, strict=True):
+        changed = (derivation.status, derivation.confidence) != (claim.status, claim.confidence)
+        claim.status = derivation.status
+        claim.confidence = derivation.confidence
+        claim.likelihood = derivation.likelihood
+        claim.explanation = list(derivation.explanation)
+        claim.origins = [o.as_dict() for o in derivation.origins]
+        claim.updated_at = now
+        claim.save()
+        if changed or always:
+            entries.append({
+                "claim": claim.id, "at": now, "status": claim.status, "confidence": claim.confidence,
+                "cause_kind": cause_kind, "cause_id": str(claim.id if cause_id is None else cause_id),
+            })
+    if entries:
+        HistoryEntry.insert_many(entries).execute()
+    return derivations
