@@ -363,7 +363,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
         derivation = derive_status(statements, sources, shot.parties)
         new = timeline.public_shape(derivation)
         old = None if always else stored_shape(claim)
-        steps = world_timeline(statements, sources, shot.parties)
+        steps = world_timeline(statements, sources, shot.parties, current=derivation)
         worlds[claim.id] = [(start, timeline.public_shape(d)) for start, d in steps]
         derivations.append(derivation)
         if new == old:
@@ -380,8 +380,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
     _store_derived([claim for claim in claims if claim.id in {c for c, _, _ in changes}])
     timeline.record_states(changes, now)
     timeline.record_worlds(worlds)
-    for chunk in timeline.chunks(entries, 150):
-        HistoryEntry.insert_many(chunk).execute()
+    timeline.insert_rows(HistoryEntry, entries)
     return derivations
 
 
