@@ -9,15 +9,17 @@ from .api import register_api
 from .config import load_config
 from .db import init_database, register_connection_hooks
 from .problems import register_error_handlers
+from .web import register_web
 
 
 def create_app(config=None):
-    """Build the application: config, database, request hooks, API, error handlers."""
+    """Build the application: config, database, request hooks, API, web pages, error handlers."""
     app = Flask(__name__)
     configure(app, config)
     database = app.extensions["reportedly.db"] = init_database(app.config)
     register_request_hooks(app, database)
     app.extensions["reportedly.api"] = register_api(app)
+    register_web(app)
     register_error_handlers(app)
     return app
 
