@@ -18,10 +18,10 @@ blp.add_app_template_filter(version_of, "version")
 
 
 class SourceBook:
-    """Sources by id, each read once per page through queries.get_source."""
+    """Sources by id for one page: the first 200 in one read, any other through queries.get_source."""
 
     def __init__(self):
-        self.known = {}
+        self.known = {s.id: s for s in queries.list_sources({"limit": 200})["items"]}
 
     def __getitem__(self, source_id):
         if source_id not in self.known:
