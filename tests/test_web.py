@@ -52,10 +52,11 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A seeded site the read-only tests share."""
+    """A seeded site shared by the tests that change nothing (refused writes included)."""
     site = Site(tmp_path_factory.mktemp("web-site"))
     yield site
     assert site.server.stop() == 0
+    assert not any(t in site.server.logs() for t in site.tokens.values()), "a token reached the log"
 
 
 @pytest.fixture
@@ -191,28 +192,28 @@ def test_yonhap_confirms_the_naval_drills_and_time_travel_shows_it_reported(writ
     assert page.locator("svg.provenance g.source-node[data-source=yonhap]").count() == 0
 
 
-def test_a_form_without_its_csrf_token_is_refused(write_site, page):
-    sign_in(page, write_site, "admin")
+def test_a_form_without_its_csrf_token_is_refused(site, page):
+    sign_in(page, site, "admin")
     body = {"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": "0.5"}
-    refused = page.request.post(write_site.url(f"/claims/{NAVAL_DRILLS}/attributions"), form=body)
+    refused = page.request.post(site.url(f"/claims/{NAVAL_DRILLS}/attributions"), form=body)
     assert refused.status == 400 and "CSRF" in refused.text()
-    forged = page.request.post(write_site.url(f"/claims/{NAVAL_DRILLS}/attributions"),
+    forged = page.request.post(site.url(f"/claims/{NAVAL_DRILLS}/attributions"),
                                form={**body, "csrf_token": "forged"})
     assert forged.status == 400
-    page.goto(write_site.url(f"/claims/{NAVAL_DRILLS}"))
+    page.goto(site.url(f"/claims/{NAVAL_DRILLS}"))
     assert page.locator(".timeline li").count() == 1
 
 
-def test_a_read_token_sees_no_write_forms_and_a_forged_post_is_403(write_site, page):
-    sign_in(page, write_site, "read")
-    page.goto(write_site.url(f"/claims/{NAVAL_DRILLS}"))
+def test_a_read_token_sees_no_write_forms_and_a_forged_post_is_403(site, page):
+    sign_in(page, site, "read")
+    page.goto(site.url(f"/claims/{NAVAL_DRILLS}"))
     assert page.locator("form[method=post]").count() == 1  # sign out only
     assert page.get_by_role("link", name="New claim").count() == 0
     csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
     body = {"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": "0.5", "csrf_token": csrf}
-    forged = page.request.post(write_site.url(f"/claims/{NAVAL_DRILLS}/attributions"), form=body)
+    forged = page.request.post(site.url(f"/claims/{NAVAL_DRILLS}/attributions"), form=body)
     assert forged.status == 403
-    page.goto(write_site.url("/sources/nyt"))
+    page.goto(site.url("/sources/nyt"))
     assert page.get_by_role("button", name="Save grade").count() == 0
 
 
