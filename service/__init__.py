@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 
 from . import auth, ratelimit
 from .api import register_api
@@ -57,7 +57,7 @@ def register_request_hooks(app):
 
 
 def _borrow_connection():
-    g.opened_connection = borrow()
+    g.opened_connection = borrow(current_app.extensions["reportedly.db"])
 
 
 def _give_back_connection(error):

@@ -21,6 +21,9 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     # Requests a minute one client (token, or address without one) may make per worker; 0 = off.
     "RATE_LIMIT_PER_MINUTE": 1200,
+    # SQLite durability: FULL (an acknowledged write survives a power loss) or NORMAL (it survives a
+    # process crash; the last commits may be lost on a power loss).
+    "SQLITE_SYNCHRONOUS": "FULL",
     # How long a SQLite writer waits for the lock before the request fails with 503.
     "SQLITE_BUSY_TIMEOUT_SECONDS": 10.0,
     # Seconds after which an unfinished Idempotency-Key is taken to belong to a dead request.

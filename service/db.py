@@ -14,13 +14,10 @@ from .clock import utcnow
 # Models bind to this proxy; init_database() points it at SQLite or PostgreSQL.
 db = DatabaseProxy()
 
-# WAL lets readers run beside the one writer; FULL sync keeps every acknowledged
-# write through a power loss (NORMAL could lose the last commits).
-SQLITE_PRAGMAS = (
-    ("journal_mode", "wal"),
-    ("synchronous", "full"),
-    ("foreign_keys", 1),
-)
+# WAL lets readers run beside the one writer. synchronous comes from configuration:
+# FULL keeps every acknowledged write through a power loss; NORMAL keeps it through a
+# process crash but may lose the last commits on a power loss, for several times the rate.
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 
 
 def sqlite_library_version():
@@ -43,9 +40,12 @@ def _open_sqlite(path, config):
     if not path:
         raise ValueError("a sqlite:/// URL needs a file path")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    synchronous = config["SQLITE_SYNCHRONOUS"].upper()
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"REPORTEDLY_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {config['SQLITE_SYNCHRONOUS']!r}")
     return APSWDatabase(
         path,
-        pragmas=SQLITE_PRAGMAS,
+        pragmas=(("journal_mode", "wal"), ("synchronous", synchronous), ("foreign_keys", 1)),
         timeout=config["SQLITE_BUSY_TIMEOUT_SECONDS"],
         lock_type="IMMEDIATE",
         autoconnect=False,
@@ -109,9 +109,13 @@ def is_transient(error):
     return isinstance(cause, (apsw.BusyError, apsw.CantOpenError)) or "locked" in str(error) or "busy" in str(error)
 
 
-def borrow():
-    """Give a request the connection: the worker's own SQLite connection, opened once after fork and kept
-    for the worker's life (pragmas set once), or one from the PostgreSQL pool. True if it had to open one."""
+def borrow(database):
+    """Give a request the connection of its app's database: the worker's own SQLite connection, opened
+    once after fork and kept for the worker's life (pragmas set once), or one from the PostgreSQL pool.
+    True if it had to open one."""
+    if db.obj is not database:
+        # Only a process hosting several apps (a test session) gets here; a worker has one app.
+        db.initialize(database)
     if not db.is_closed():
         return False
     db.connect()

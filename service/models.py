@@ -6,8 +6,7 @@ Lists (subjects, parties, explanation, origins) are JSON text; the terms that
 filters search are copied into ClaimTerm rows, which are indexed.
 """
 
-import json
-
+import orjson
 from peewee import (
     BigIntegerField,
     CharField,
@@ -36,10 +35,10 @@ class JSONField(TextField):
     """A JSON document kept as text, which every database stores alike."""
 
     def db_value(self, value):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value is not None else None
+        return orjson.dumps(value).decode() if value is not None else None
 
     def python_value(self, value):
-        return json.loads(value) if value is not None else None
+        return orjson.loads(value) if value is not None else None
 
 
 class BaseModel(Model):

@@ -256,5 +256,5 @@ class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema):
     relayed_by = Slug()
     subject = Text(1, 200)
     party = Slug()
-    q = Text(1, 200)
+    q = Text(1, 200, metadata={"description": "Words the claim's text holds, every one; at least one letter or digit."})
     min_confidence = fields.Float(validate=validate.Range(min=0, max=1))

@@ -215,3 +215,17 @@ def test_a_saturated_postgresql_pool_is_503(fresh_database, tokens, ledger):
         assert answers[0].headers["Retry-After"] == "1"
     finally:
         held.close()
+
+
+def test_sqlite_durability_follows_the_setting(tmp_path):
+    from service.config import load_config
+    from service.db import open_database
+
+    for setting, pragma in (("FULL", 2), ("normal", 1)):
+        config = load_config({"DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}", "SQLITE_SYNCHRONOUS": setting})
+        database = open_database(config["DATABASE_URL"], config)
+        with database.connection_context():
+            assert database.execute_sql("PRAGMA synchronous").fetchone()[0] == pragma
+    with pytest.raises(ValueError, match="REPORTEDLY_SQLITE_SYNCHRONOUS"):
+        config = load_config({"SQLITE_SYNCHRONOUS": "OFF"})
+        open_database(f"sqlite:///{tmp_path / 'e.db'}", config)

@@ -22,8 +22,10 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # If-None-Match: * is a 304 (RFC 9110). Schema-valid data may still refer to records
 # that do not exist, or carry a cursor this service never issued: a 422 the OpenAPI
 # document cannot foresee. A positive case's 422 is admitted only when every field it
-# names is one of these references.
-REFERENCE_FIELDS = {"source", "via", "document_id", "publisher", "parties", "cursor", "quote", "affiliation", "id"}
+# names is one of these references. `q` must hold a word (a letter or digit), which no
+# portable JSON Schema pattern says.
+REFERENCE_FIELDS = {"source", "via", "document_id", "publisher", "parties", "cursor", "quote", "affiliation", "id",
+                    "q"}
 
 
 def seeded_app(database_url):

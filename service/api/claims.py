@@ -13,7 +13,7 @@ from ..schemas import (
     PageQuerySchema,
     TimeQuerySchema,
 )
-from .base import Blueprint, idempotent
+from .base import Blueprint, idempotent, json_response
 
 blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims and their status")
 
@@ -26,7 +26,7 @@ class Claims(MethodView):
     @blp.response(200, ClaimPageSchema)
     def get(self, args):
         """List claims, newest first, by status, source, relay, subject, party, words or confidence."""
-        return queries.list_claims(args)
+        return json_response(queries.list_claims(args))
 
     @requires("write")
     @idempotent

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from .. import queries
 from ..auth import requires
 from ..schemas import SummarySchema, TimeQuerySchema
-from .base import Blueprint
+from .base import Blueprint, json_response
 
 blp = Blueprint("summary", __name__, url_prefix="/v1/summary", description="Counts by status")
 
@@ -18,4 +18,4 @@ class Summary(MethodView):
     @blp.response(200, SummarySchema)
     def get(self, args):
         """Count claims by status, overall and per origin source, now or at a past time."""
-        return queries.summary(args.get("as_of"), args.get("published_before"))
+        return json_response(queries.summary(args.get("as_of"), args.get("published_before")))
