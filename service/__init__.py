@@ -4,7 +4,7 @@ import logging
 
 from flask import Flask
 
-from . import auth, idempotency, ratelimit
+from . import auth, idempotency, observability, ratelimit
 from .api import register_api
 from .config import load_config
 from .db import init_database, register_connection_hooks
@@ -12,10 +12,11 @@ from .problems import register_error_handlers
 
 
 def create_app(config=None):
-    """Build the application: config, database, request hooks, API, error handlers."""
+    """Build the application: config, database, observability, request hooks, API, error handlers."""
     app = Flask(__name__)
     configure(app, config)
     database = app.extensions["reportedly.db"] = init_database(app.config)
+    observability.init_observability(app)
     register_request_hooks(app, database)
     app.extensions["reportedly.api"] = register_api(app)
     register_error_handlers(app)

@@ -21,6 +21,7 @@ from .models import (
     Source,
     SourceRevision,
 )
+from .observability import count_rederived
 
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
@@ -335,6 +336,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
     claim itself (the cause of a `created` entry). Returns the derivations, in order.
     """
     derivations = derive_current_many(claims)
+    count_rederived(len(claims))
     entries = []
     for claim, derivation in zip(claims, derivations, strict=True):
         changed = (derivation.status, derivation.confidence) != (claim.status, claim.confidence)
