@@ -38,10 +38,9 @@ control_socket_disable = True
 
 loglevel = _config["LOG_LEVEL"].lower()
 accesslog = "-"
-# gunicorn's default access line plus the request id; never a request header wholesale (tokens live there).
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s "%(a)s" %(D)sus request_id=%({x-request-id}o)s'
-if _config["LOG_FORMAT"] == "json":
-    logger_class = "service.observability.JsonAccessLogger"
+# The access line's message; the request id goes in the line's [brackets] (or its JSON member).
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s "%(a)s" %(D)sus'
+logger_class = "service.observability.AccessLogger"
 # Everything to stdout, where containers and process managers collect it; every line carries its request id.
 logconfig_dict = {
     "version": 1,

@@ -9,26 +9,41 @@ import uuid
 
 from flask import g, has_request_context, request
 from gunicorn import glogging
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client's id is kept only when it is short and plain: nothing that could forge a log line.
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# This process's metrics, made by init_metrics: after gunicorn forks and PROMETHEUS_MULTIPROC_DIR is
+# set, as prometheus-client picks its multiprocess storage when first imported.
+METRICS = {}
 
-REQUESTS = Counter("reportedly_http_requests", "HTTP requests answered, by route template, method and status.",
-                   ["route", "method", "status"])
-LATENCY = Histogram("reportedly_http_request_duration_seconds", "Time to answer a request, by route template and method.",
-                    ["route", "method"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-WRITES = Counter("reportedly_write_transactions", "Write requests by outcome: committed (2xx), refused (4xx), "
-                 "busy (503: the database lock or pool was not had in time), failed (other 5xx).", ["outcome"])
-REPLAYS = Counter("reportedly_idempotent_replays", "Answers replayed for a repeated Idempotency-Key.")
-RATE_LIMITED = Counter("reportedly_rate_limit_refusals", "Requests refused with 429 by the rate limit.")
-REDERIVED = Counter("reportedly_claims_rederived", "Claims re-derived from their inputs (writes, re-grades, imports).")
+
+def init_metrics():
+    """Make this process's metrics once; the first import of prometheus_client happens here."""
+    if METRICS:
+        return METRICS
+    from prometheus_client import Counter, Histogram
+
+    METRICS.update(
+        requests=Counter("reportedly_http_requests", "HTTP requests answered, by route template, method and status.",
+                         ["route", "method", "status"]),
+        latency=Histogram("reportedly_http_request_duration_seconds",
+                          "Time to answer a request, by route template and method.", ["route", "method"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)),
+        writes=Counter("reportedly_write_transactions", "Write requests by outcome: committed (2xx), refused (4xx), "
+                       "busy (503: the database lock or pool was not had in time), failed (other 5xx).", ["outcome"]),
+        replays=Counter("reportedly_idempotent_replays", "Answers replayed for a repeated Idempotency-Key."),
+        rate_limited=Counter("reportedly_rate_limit_refusals", "Requests refused with 429 by the rate limit."),
+        rederived=Counter("reportedly_claims_rederived", "Claims re-derived from their inputs (writes, re-grades, "
+                          "imports)."),
+    )
+    return METRICS
 
 
 def count_rederived(claims):
-    """Count claims whose derived fields were recomputed."""
-    REDERIVED.inc(claims)
+    """Count claims whose derived fields were recomputed (when metrics are on)."""
+    if METRICS:
+        METRICS["rederived"].inc(claims)
 
 
 def current_request_id():
@@ -61,23 +76,23 @@ def write_outcome(status):
 def record_metrics(response):
     """after_request: count the answer under its route template, and time it."""
     route = request.url_rule.rule if request.url_rule else "unmatched"
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    METRICS["requests"].labels(route, request.method, str(response.status_code)).inc()
     if "request_started" in g:
-        LATENCY.labels(route, request.method).observe(time.perf_counter() - g.request_started)
+        METRICS["latency"].labels(route, request.method).observe(time.perf_counter() - g.request_started)
     if response.headers.get("Idempotent-Replayed") == "true":
-        REPLAYS.inc()
+        METRICS["replays"].inc()
     elif request.method in ("POST", "PUT", "PATCH", "DELETE"):
-        WRITES.labels(write_outcome(response.status_code)).inc()
+        METRICS["writes"].labels(write_outcome(response.status_code)).inc()
     if response.status_code == 429:
-        RATE_LIMITED.inc()
+        METRICS["rate_limited"].inc()
     return response
 
 
 def metrics_text():
     """Every process's metrics under gunicorn (multiprocess mode), else this process's."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
@@ -86,6 +101,8 @@ def metrics_text():
 
 def serve_metrics():
     """GET /metrics: Prometheus text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
     return metrics_text(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
 
@@ -93,6 +110,7 @@ def init_observability(app):
     """Request ids always; metrics and GET /metrics when REPORTEDLY_METRICS is true."""
     app.before_request(assign_request_id)
     if app.config["METRICS"]:
+        init_metrics()
         app.after_request(record_metrics)
         app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
     app.after_request(return_request_id)
@@ -128,19 +146,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-# What a JSON access line holds, from gunicorn's atoms; never request headers wholesale (tokens live there).
+# What an access line holds, from gunicorn's atoms; never request headers wholesale (tokens live there).
 ACCESS_FIELDS = {
     "remote_addr": "h", "method": "m", "path": "U", "query": "q", "status": "s",
     "bytes": "B", "duration_us": "D", "user_agent": "a", "request_id": "{x-request-id}o",
 }
 
 
-class JsonAccessLogger(glogging.Logger):
-    """gunicorn's logger with access lines as structured fields, for JsonFormatter."""
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, its access lines carrying the request id and, for JsonFormatter, named fields."""
 
     def access(self, resp, req, environ, request_time):
-        """Log one answered request as fields, its request id among them."""
+        """Log one answered request: gunicorn's access_log_format as the message, plus fields."""
+        if not self.access_log_enabled:
+            return
         atoms = self.atoms(resp, req, environ, request_time)
         fields = {name: atoms.get(atom, "-") for name, atom in ACCESS_FIELDS.items()}
         fields["status"] = int(fields["status"]) if str(fields["status"]).isdigit() else fields["status"]
-        self.access_log.info("access", extra={"fields": fields, "request_id": fields["request_id"]})
+        self.access_log.info(self.cfg.access_log_format, self.atoms_wrapper_class(atoms),
+                             extra={"fields": fields, "request_id": fields["request_id"]})

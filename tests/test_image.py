@@ -232,7 +232,7 @@ def test_image_runs_on_the_machines_postgresql(image, containers):
     try:
         port = free_port()
         env = ["--env", f"REPORTEDLY_DATABASE_URL={with_search_path(POSTGRESQL_URL, schema)}",
-               "--env", f"REPORTEDLY_BIND=127.0.0.1:{port}", "--env", "REPORTEDLY_SEED=true"]
+               "--env", f"REPORTEDLY_BIND=127.0.0.1:{port}", "--env", "REPORTEDLY_SEED=true", "--env", "REPORTEDLY_METRICS=true", "--env", "REPORTEDLY_LOG_FORMAT=json"]
         container = containers(image, "--network", "host", *env).create().start()
         claims = requests.get(f"http://127.0.0.1:{port}/v1/claims", params={"limit": 200}, timeout=10).json()
         assert len(claims["items"]) == 19, "the seeds, loaded into PostgreSQL"
@@ -240,8 +240,11 @@ def test_image_runs_on_the_machines_postgresql(image, containers):
         created = requests.post(f"http://127.0.0.1:{port}/v1/claims", json={"text": "Stored in PostgreSQL."},
                                 headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert created.status_code == 201, created.text
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert 'reportedly_http_requests_total{method="POST",route="/v1/claims",status="201"} 1.0' in metrics
         run_verify(container)
         assert container.stop() == 0
+        assert all(json.loads(line)["request_id"] for line in container.logs().splitlines() if line.strip())
         import psycopg
 
         with psycopg.connect(POSTGRESQL_URL) as connection:

@@ -1,13 +1,16 @@
 """What an operator relies on: request ids, logs that keep secrets out, and Prometheus metrics."""
 
+import io
 import json
+import logging
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
-from service.observability import metrics_text
+from service.observability import JsonFormatter, RequestIdFilter, metrics_text
 from tests.conftest import build_app
 from tests.servers import Gunicorn, reportedly
 
@@ -61,7 +64,7 @@ def test_rate_limit_refusals_are_counted(fresh_database):
 def test_gunicorn_json_logs_metrics_and_no_secrets(tmp_path):
     """One run of gunicorn (2 workers) with JSON logs and metrics on; its whole log is then read."""
     env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}", "REPORTEDLY_METRICS": "true",
-           "REPORTEDLY_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": ""}
+           "REPORTEDLY_LOG_FORMAT": "json"}
     reportedly(env, "migrate")
     token = reportedly(env, "keys", "create", "--name", "ops", "--scope", "admin").strip().splitlines()[-1]
     gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
@@ -82,6 +85,8 @@ def test_gunicorn_json_logs_metrics_and_no_secrets(tmp_path):
         # Each worker keeps its own counts; the multiprocess collector adds them up, whichever worker answers.
         scraped = [requests.get(f"{gunicorn.base}/metrics", timeout=10) for _ in range(4)]
         assert scraped[-1].headers["Content-Type"].startswith("text/plain")
+        assert {metric(s.text, "reportedly_idempotent_replays_total") for s in scraped} == {1}
+        assert not list(Path.cwd().glob("counter_*.db")), "the values belong in PROMETHEUS_MULTIPROC_DIR"
         text = scraped[-1].text
         assert metric(text, "reportedly_http_requests_total", route="/v1/claims", method="POST", status="201") == 8
         assert metric(text, "reportedly_idempotent_replays_total") == 1
@@ -111,5 +116,25 @@ def test_text_access_log_names_the_request_id(tmp_path):
         assert requests.get(f"{gunicorn.base}/metrics", timeout=10).status_code == 404
     finally:
         assert gunicorn.stop() == 0
-    [line] = [line for line in gunicorn.logs().splitlines() if "request_id=text-1" in line]
-    assert '"GET /v1/claims HTTP/1.1" 200' in line
+    [line] = [line for line in gunicorn.logs().splitlines() if "[text-1]" in line]
+    assert "gunicorn.access [text-1]: 127.0.0.1 \"GET /v1/claims HTTP/1.1\" 200" in line
+
+
+def test_a_log_line_written_while_serving_names_the_request(app):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("reportedly").addHandler(handler)
+
+    @app.route("/fails")
+    def fails():
+        raise RuntimeError("a bug")
+
+    try:
+        answer = app.test_client().get("/fails", headers={"X-Request-ID": "bug-1"})
+    finally:
+        logging.getLogger("reportedly").removeHandler(handler)
+    assert answer.status_code == 500 and answer.get_json()["request_id"] == "bug-1"
+    [line] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert line["request_id"] == "bug-1" and line["level"] == "ERROR" and "RuntimeError" in line["exception"]
