@@ -10,6 +10,7 @@ from peewee import IntegrityError
 from .db import db, write_time
 from .errors import Conflict, Invalid, NotFound
 from .facts import derive_current_many
+from .metrics import count_rederived
 from .models import (
     Attribution,
     Claim,
@@ -21,7 +22,6 @@ from .models import (
     Source,
     SourceRevision,
 )
-from .observability import count_rederived
 
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")

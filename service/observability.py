@@ -1,8 +1,7 @@
-"""What an operator sees: request ids on answers and log lines, JSON logs, and Prometheus metrics."""
+"""What an operator sees at the HTTP edge: request ids on answers and log lines, JSON logs, GET /metrics."""
 
 import json
 import logging
-import os
 import re
 import time
 import uuid
@@ -10,40 +9,11 @@ import uuid
 from flask import g, has_request_context, request
 from gunicorn import glogging
 
+from .metrics import METRICS, init_metrics, metrics_text
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client's id is kept only when it is short and plain: nothing that could forge a log line.
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-# This process's metrics, made by init_metrics: after gunicorn forks and PROMETHEUS_MULTIPROC_DIR is
-# set, as prometheus-client picks its multiprocess storage when first imported.
-METRICS = {}
-
-
-def init_metrics():
-    """Make this process's metrics once; the first import of prometheus_client happens here."""
-    if METRICS:
-        return METRICS
-    from prometheus_client import Counter, Histogram
-
-    METRICS.update(
-        requests=Counter("reportedly_http_requests", "HTTP requests answered, by route template, method and status.",
-                         ["route", "method", "status"]),
-        latency=Histogram("reportedly_http_request_duration_seconds",
-                          "Time to answer a request, by route template and method.", ["route", "method"],
-                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)),
-        writes=Counter("reportedly_write_transactions", "Write requests by outcome: committed (2xx), refused (4xx), "
-                       "busy (503: the database lock or pool was not had in time), failed (other 5xx).", ["outcome"]),
-        replays=Counter("reportedly_idempotent_replays", "Answers replayed for a repeated Idempotency-Key."),
-        rate_limited=Counter("reportedly_rate_limit_refusals", "Requests refused with 429 by the rate limit."),
-        rederived=Counter("reportedly_claims_rederived", "Claims re-derived from their inputs (writes, re-grades, "
-                          "imports)."),
-    )
-    return METRICS
-
-
-def count_rederived(claims):
-    """Count claims whose derived fields were recomputed (when metrics are on)."""
-    if METRICS:
-        METRICS["rederived"].inc(claims)
 
 
 def current_request_id():
@@ -86,17 +56,6 @@ def record_metrics(response):
     if response.status_code == 429:
         METRICS["rate_limited"].inc()
     return response
-
-
-def metrics_text():
-    """Every process's metrics under gunicorn (multiprocess mode), else this process's."""
-    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
-
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest()
 
 
 def serve_metrics():

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.container
 ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "docker.io/library/python:3.11-slim-bookworm"
 IMAGE = "localhost/reportedly:test"
+BUILDER_IMAGE = "localhost/reportedly-builder:test"
 # The default crun runtime and the default ulimits are refused on these machines.
 PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
@@ -93,9 +94,21 @@ def build_stand_in_base(workdir):
 def image(tmp_path_factory):
     """The project's Dockerfile built by podman on the stand-in base (docker format keeps HEALTHCHECK)."""
     build_stand_in_base(tmp_path_factory.mktemp("base"))
-    podman("build", "--pull=never", "--network", "host", "--format", "docker", *ULIMITS,
-           "-t", IMAGE, str(ROOT), timeout=1200)
+    build = ["build", "--pull=never", "--network", "host", "--format", "docker", *ULIMITS]
+    # The builder stage tagged too, so it stays as the next run's cache while older builds are removed.
+    podman(*build, "--target", "builder", "-t", BUILDER_IMAGE, str(ROOT), timeout=1200)
+    podman(*build, "-t", IMAGE, str(ROOT), timeout=1200)
+    remove_older_builds()
     return IMAGE
+
+
+def remove_older_builds():
+    """Untagged images of earlier runs' builds (this project's labels only); the disk is shared."""
+    for title in ("reportedly", "reportedly-builder"):
+        older = podman("images", "--quiet", "--filter", "dangling=true",
+                       "--filter", f"label=org.opencontainers.image.title={title}").stdout.split()
+        if older:
+            podman("rmi", *sorted(set(older)), check=False)
 
 
 class Container:
@@ -143,7 +156,7 @@ class Container:
         return self.state()["ExitCode"]
 
     def remove(self):
-        podman("rm", "--force", "--time", "0", self.name, check=False)
+        podman("rm", "--force", "--volumes", "--time", "0", self.name, check=False)
 
 
 @pytest.fixture

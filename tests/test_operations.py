@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from service.observability import JsonFormatter, RequestIdFilter, metrics_text
+from service.metrics import metrics_text
+from service.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import build_app
 from tests.servers import Gunicorn, reportedly
 
