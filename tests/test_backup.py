@@ -130,15 +130,16 @@ def test_a_pg_dump_of_a_schema_restores_into_another_with_the_same_rows(tmp_path
         ledger.source("nyt")
         claim = ledger.claim("Kim left by train.")
         ledger.attribute(claim["id"], "nyt")
+        original_answer = app.test_client().get(f"/v1/claims/{claim['id']}").get_json()
         dump = subprocess.run(["pg_dump", "--no-owner", "--schema", original, POSTGRESQL_URL],
                               capture_output=True, text=True, check=True).stdout
         assert original in dump
         subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "-q", POSTGRESQL_URL], input=dump.replace(original, copy),
                        capture_output=True, text=True, check=True)
         assert table_rows(original) == table_rows(copy)
+        assert sum(len(rows) for rows in table_rows(copy).values()) > 5
         restored = build_app(with_search_path(POSTGRESQL_URL, copy)).test_client()
-        assert restored.get(f"/v1/claims/{claim['id']}").get_json() == app.test_client().get(
-            f"/v1/claims/{claim['id']}").get_json()
+        assert restored.get(f"/v1/claims/{claim['id']}").get_json() == original_answer
     finally:
         while OPENED:
             close_all(OPENED.pop())
@@ -150,11 +151,8 @@ def make_admin_token(app):
     from service.auth import create_token
     from service.db import db
 
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         return create_token("dump", "admin")
-    finally:
-        db.close()
 
 
 def table_rows(schema):
