@@ -105,6 +105,7 @@ def test_a_backup_taken_under_16_writers_restores_every_write_acknowledged_befor
     created = connection.execute("SELECT count(*) FROM history_entry WHERE cause_kind = 'created'").fetchone()[0]
     connection.close()
     assert created == len(texts)
+    assert "ledger verified" in reportedly(restored, "verify")
 
     assert "empty database" in reportedly_fails(restored, "restore", str(backup_file))
     assert "exists already" in reportedly_fails(live, "backup", str(backup_file))
