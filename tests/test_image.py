@@ -74,8 +74,9 @@ def build_stand_in_base(workdir):
     if podman("image", "exists", BASE_IMAGE, check=False).returncode == 0:
         return
     root = workdir / "rootfs"
-    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3.11,python3-pip,python3.11-venv,ca-certificates",
-                    "bookworm", str(root), debian_mirror()], check=True, capture_output=True, timeout=1200)
+    packages = "python3.11,python3-pip,python3.11-venv,ca-certificates"
+    command = ["debootstrap", "--variant=minbase", f"--include={packages}", "bookworm", str(root), debian_mirror()]
+    subprocess.run(command, check=True, capture_output=True, timeout=1200)
     (root / "usr/lib/python3.11/EXTERNALLY-MANAGED").unlink(missing_ok=True)
     for name, target in (("python", "/usr/bin/python3.11"), ("pip", "/usr/bin/pip3")):
         link = root / "usr/local/bin" / name
@@ -243,7 +244,8 @@ def test_image_runs_on_the_machines_postgresql(image, containers):
     try:
         port = free_port()
         env = ["--env", f"REPORTEDLY_DATABASE_URL={with_search_path(POSTGRESQL_URL, schema)}",
-               "--env", f"REPORTEDLY_BIND=127.0.0.1:{port}", "--env", "REPORTEDLY_SEED=true", "--env", "REPORTEDLY_METRICS=true", "--env", "REPORTEDLY_LOG_FORMAT=json"]
+               "--env", f"REPORTEDLY_BIND=127.0.0.1:{port}", "--env", "REPORTEDLY_SEED=true",
+               "--env", "REPORTEDLY_METRICS=true", "--env", "REPORTEDLY_LOG_FORMAT=json"]
         container = containers(image, "--network", "host", *env).create().start()
         claims = requests.get(f"http://127.0.0.1:{port}/v1/claims", params={"limit": 200}, timeout=10).json()
         assert len(claims["items"]) == 19, "the seeds, loaded into PostgreSQL"
