@@ -18,7 +18,7 @@ from .facts import attributions_known, claims_created_by, derive_many, snapshots
 from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
 from .ledger import DERIVED_FIELDS, REDERIVE_BATCH
-from .models import Attribution, Claim, Document, HistoryEntry, Source
+from .models import Attribution, Claim, Document, HistoryEntry, Job, Source
 from .rules import STATUSES
 from .timeline import counts_at, public_shape, world_counts_at
 
@@ -301,6 +301,17 @@ def get_document(document_id):
     if document is None:
         raise NotFound(f"There is no document {document_id}.")
     return document
+
+
+# --- jobs ---------------------------------------------------------------------------
+
+
+def get_job(job_id):
+    """One job; NotFound if there is none."""
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None:
+        raise NotFound(f"There is no job {job_id}.")
+    return job
 
 
 # --- summary -----------------------------------------------------------------------
