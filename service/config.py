@@ -42,6 +42,9 @@ DEFAULTS = {
     # PostgreSQL connection pool: connections a worker keeps, and how long to wait for one.
     "DB_POOL_SIZE": 8,
     "DB_POOL_TIMEOUT_SECONDS": 10.0,
+    # Signs the web pages' session cookie; empty means a random key per server start
+    # (`reportedly serve` makes one for all its workers), which logs everyone out on restart.
+    "SECRET_KEY": "",
 }
 
 

@@ -1,6 +1,7 @@
 """gunicorn settings for `reportedly serve` and the container, from REPORTEDLY_* variables with explicit defaults."""
 
 import os
+import secrets
 import shutil
 import tempfile
 
@@ -16,6 +17,11 @@ _made_metrics_dir = _config["METRICS"] and not os.environ.get("PROMETHEUS_MULTIP
 if _made_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
         prefix="reportedly-metrics-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+
+# One web session key for every worker of this server: without REPORTEDLY_SECRET_KEY each
+# worker would make its own and a login would hold on one worker only.
+if not _config["SECRET_KEY"]:
+    os.environ["REPORTEDLY_SECRET_KEY"] = secrets.token_hex(32)
 
 bind = _config["BIND"]
 # Explicit, never the CPU count: a container reports the host's CPUs, not its own share.
