@@ -2,6 +2,7 @@
 
 # --- builder: the project and every dependency as wheels ------------------------------
 FROM python:3.11-slim-bookworm AS builder
+LABEL org.opencontainers.image.title="reportedly-builder"
 WORKDIR /src
 COPY pyproject.toml setup.cfg README.md ./
 COPY service ./service

@@ -4,7 +4,7 @@ import logging
 
 from flask import Flask, current_app, g
 
-from . import auth, ratelimit
+from . import auth, observability, ratelimit
 from .api import register_api
 from .config import load_config
 from .db import borrow, give_back, init_database
@@ -13,12 +13,13 @@ from .web import register_web
 
 
 def create_app(config=None, with_database=True):
-    """Build the application: config, database, request hooks, API, web pages, error handlers.
+    """Build the application: config, database, observability, request hooks, API, web pages, error handlers.
 
     `with_database=False` builds the app only to describe it (the OpenAPI document): no database is set up.
     """
     app = Flask(__name__)
     configure(app, config)
+    observability.init_observability(app)
     if with_database:
         app.extensions["reportedly.db"] = init_database(app.config)
         register_request_hooks(app)

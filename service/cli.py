@@ -1,4 +1,4 @@
-"""The `reportedly` command: serve, migrate, seed, keys, openapi."""
+"""The `reportedly` command: serve, migrate, seed, keys, openapi, backup, restore."""
 
 import contextlib
 import json
@@ -141,3 +141,38 @@ def openapi_text():
     with app.app_context():
         document = app.extensions["reportedly.api"].spec.to_dict()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path):
+    """Write a consistent copy of the live SQLite ledger to PATH, while it serves (PostgreSQL: use pg_dump)."""
+    from .backup import backup_database
+
+    counts = run_backup_step(backup_database, load_config()["DATABASE_URL"], path)
+    click.echo(f"backed up to {path}: " + describe_counts(counts))
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(path):
+    """Restore a backup made by `reportedly backup` into the configured SQLite database, which must be empty."""
+    from .backup import restore_database
+
+    counts = run_backup_step(restore_database, load_config()["DATABASE_URL"], path)
+    click.echo(f"restored from {path}: " + describe_counts(counts))
+
+
+def run_backup_step(step, *args):
+    """Run a backup or restore; a domain error becomes a message and a non-zero exit."""
+    from .errors import Invalid, LedgerError
+
+    try:
+        return step(*args)
+    except LedgerError as error:
+        raise click.ClickException(error.reason if isinstance(error, Invalid) else error.detail) from None
+
+
+def describe_counts(counts):
+    """'12 claim, 3 source, ...' for the tables that hold rows."""
+    return ", ".join(f"{n} {table}" for table, n in counts.items() if n) or "no rows"

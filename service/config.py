@@ -19,6 +19,10 @@ DEFAULTS = {
     "MAX_BODY_BYTES": 1024 * 1024,
     # Python logging level of the service's own log lines.
     "LOG_LEVEL": "INFO",
+    # Log line format: "text" for people, "json" (one object a line, access log included) for collectors.
+    "LOG_FORMAT": "text",
+    # Whether GET /metrics serves Prometheus metrics; off by default, as they tell traffic to anyone who asks.
+    "METRICS": False,
     # Requests a minute one client (token, or address without one) may make per worker; 0 = off.
     "RATE_LIMIT_PER_MINUTE": 1200,
     # SQLite durability: FULL (an acknowledged write survives a power loss) or NORMAL (it survives a

@@ -2,10 +2,22 @@
 
 import os
 import secrets
+import shutil
+import tempfile
 
 from service.config import load_config
 
 _config = load_config()
+if _config["LOG_FORMAT"] not in ("text", "json"):
+    raise ValueError(f"REPORTEDLY_LOG_FORMAT must be text or json, not {_config['LOG_FORMAT']!r}")
+
+# Metrics from every worker: prometheus-client's multiprocess mode keeps each process's values
+# in files of one folder. Set before any worker imports prometheus_client; emptied by the master.
+_made_metrics_dir = _config["METRICS"] and not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _made_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="reportedly-metrics-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+
 # One web session key for every worker of this server: without REPORTEDLY_SECRET_KEY each
 # worker would make its own and a login would hold on one worker only.
 if not _config["SECRET_KEY"]:
@@ -32,12 +44,21 @@ control_socket_disable = True
 
 loglevel = _config["LOG_LEVEL"].lower()
 accesslog = "-"
-# Everything to stdout, where containers and process managers collect it.
+# The access line's message; the request id goes in the line's [brackets] (or its JSON member).
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s "%(a)s" %(D)sus'
+logger_class = "service.observability.AccessLogger"
+# Everything to stdout, where containers and process managers collect it; every line carries its request id.
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "service.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "service.observability.JsonFormatter"},
+    },
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                            "formatter": "json" if _config["LOG_FORMAT"] == "json" else "plain",
+                            "filters": ["request_id"]}},
     "root": {"handlers": ["stdout"], "level": "WARNING"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": _config["LOG_LEVEL"].upper(), "propagate": False},
@@ -53,6 +74,10 @@ def on_starting(server):
     from service.migrations import migrate
     from service.seeding import load_seeds
 
+    prometheus_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if _config["METRICS"] and prometheus_dir:
+        shutil.rmtree(prometheus_dir, ignore_errors=True)  # no counts of a previous run's workers
+        os.makedirs(prometheus_dir, exist_ok=True)
     database = init_database(_config)
     database.connect()
     try:
@@ -69,3 +94,17 @@ def post_fork(server, worker):
 
     if db.obj is not None and not db.is_closed():
         db.close()
+
+
+def child_exit(server, worker):
+    """In the master, when a worker exits: fold its live gauges out of the metrics."""
+    if _config["METRICS"]:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """In the master, last: remove the metrics folder it made for this run."""
+    if _made_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -16,6 +16,7 @@ from .clock import utcnow
 from .db import db
 from .errors import Conflict, Invalid, NotFound
 from .facts import inputs_many
+from .metrics import count_rederived
 from .models import (
     Attribution,
     Claim,
@@ -393,6 +394,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
     changed. `cause_id=None` names each claim itself. Returns the derivations, in order.
     """
     derivations, changes, worlds, entries = [], [], {}, []
+    count_rederived(len(claims))
     for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
         derivation = derive_status(statements, sources, shot.parties)
         new = timeline.public_shape(derivation)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .db import is_transient
 from .errors import Conflict, Invalid, LedgerError, NotFound, PreconditionFailed
+from .observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("reportedly")
@@ -59,6 +60,8 @@ def problem_body(status, detail, errors=None):
     }
     if errors:
         body["errors"] = field_errors(errors)
+    if current_request_id():
+        body["request_id"] = current_request_id()
     return body
 
 
@@ -159,6 +162,7 @@ class ProblemSchema(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
+    request_id = fields.String(metadata={"description": "The request's X-Request-ID, as in the logs."})
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),

@@ -1,0 +1,126 @@
+"""What an operator sees at the HTTP edge: request ids on answers and log lines, JSON logs, GET /metrics."""
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import g, has_request_context, request
+from gunicorn import glogging
+
+from .metrics import METRICS, init_metrics, metrics_text
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A client's id is kept only when it is short and plain: nothing that could forge a log line.
+WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def current_request_id():
+    """The id of the request being served, or None outside a request."""
+    return g.get("request_id") if has_request_context() else None
+
+
+def assign_request_id():
+    """before_request: the client's X-Request-ID when well formed, else a new one."""
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = offered if WELL_FORMED_ID.fullmatch(offered) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def return_request_id(response):
+    """after_request: the request's id on every answer."""
+    response.headers[REQUEST_ID_HEADER] = current_request_id() or uuid.uuid4().hex
+    return response
+
+
+def write_outcome(status):
+    """How a write request ended, by its status."""
+    if status < 400:
+        return "committed"
+    if status == 503:
+        return "busy"
+    return "refused" if status < 500 else "failed"
+
+
+def record_metrics(response):
+    """after_request: count the answer under its route template, and time it."""
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    METRICS["requests"].labels(route, request.method, str(response.status_code)).inc()
+    if "request_started" in g:
+        METRICS["latency"].labels(route, request.method).observe(time.perf_counter() - g.request_started)
+    if response.headers.get("Idempotent-Replayed") == "true":
+        METRICS["replays"].inc()
+    elif request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        METRICS["writes"].labels(write_outcome(response.status_code)).inc()
+    if response.status_code == 429:
+        METRICS["rate_limited"].inc()
+    return response
+
+
+def serve_metrics():
+    """GET /metrics: Prometheus text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return metrics_text(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+
+def init_observability(app):
+    """Request ids always; metrics and GET /metrics when REPORTEDLY_METRICS is true."""
+    app.before_request(assign_request_id)
+    if app.config["METRICS"]:
+        init_metrics()
+        app.after_request(record_metrics)
+        app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+    app.after_request(return_request_id)
+
+
+# --- logging -------------------------------------------------------------------------------
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id (or "-") on every record, for the formatters."""
+
+    def filter(self, record):
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request id, and any structured fields."""
+
+    def format(self, record):
+        line = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+# What an access line holds, from gunicorn's atoms; never request headers wholesale (tokens live there).
+ACCESS_FIELDS = {
+    "remote_addr": "h", "method": "m", "path": "U", "query": "q", "status": "s",
+    "bytes": "B", "duration_us": "D", "user_agent": "a", "request_id": "{x-request-id}o",
+}
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, its access lines carrying the request id and, for JsonFormatter, named fields."""
+
+    def access(self, resp, req, environ, request_time):
+        """Log one answered request: gunicorn's access_log_format as the message, plus fields."""
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        fields = {name: atoms.get(atom, "-") for name, atom in ACCESS_FIELDS.items()}
+        fields["status"] = int(fields["status"]) if str(fields["status"]).isdigit() else fields["status"]
+        self.access_log.info(self.cfg.access_log_format, self.atoms_wrapper_class(atoms),
+                             extra={"fields": fields, "request_id": fields["request_id"]})

@@ -1,0 +1,141 @@
+"""What an operator relies on: request ids, logs that keep secrets out, and Prometheus metrics."""
+
+import io
+import json
+import logging
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from service.metrics import metrics_text
+from service.observability import JsonFormatter, RequestIdFilter
+from tests.conftest import build_app
+from tests.servers import Gunicorn, reportedly
+
+
+def metric(text, name, **labels):
+    """The value of one sample in Prometheus text, or 0 when it is absent."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            sample, _, value = line.rpartition(" ")
+            found = dict(re.findall(r'(\w+)="([^"]*)"', sample))
+            if sample.split("{")[0] == name and all(found.get(k) == v for k, v in labels.items()):
+                return float(value)
+    return 0.0
+
+
+def test_a_well_formed_request_id_is_kept_and_any_other_replaced(client):
+    kept = client.get("/v1/claims", headers={"X-Request-ID": "edit-desk.42_A"})
+    assert kept.headers["X-Request-ID"] == "edit-desk.42_A"
+    for offered in ("", "has space", "x" * 129, "semi;colon", "ünïcode"):
+        answer = client.get("/v1/claims", headers={"X-Request-ID": offered.encode().decode("latin-1")})
+        assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Request-ID"]), offered
+    assert client.get("/v1/claims").headers["X-Request-ID"] != client.get("/v1/claims").headers["X-Request-ID"]
+
+
+def test_every_problem_body_carries_the_request_id(client, tokens):
+    refused = client.post("/v1/claims", json={"text": "x"}, headers={"X-Request-ID": "no-token-1"})
+    assert refused.status_code == 401 and refused.get_json()["request_id"] == "no-token-1"
+    invalid = client.post("/v1/claims", json={"text": ""},
+                          headers={"Authorization": f"Bearer {tokens['write']}", "X-Request-ID": "bad-body-1"})
+    assert invalid.status_code == 422 and invalid.get_json()["request_id"] == "bad-body-1"
+    missing = client.get("/no/such/route")
+    assert missing.status_code == 404 and missing.get_json()["request_id"] == missing.headers["X-Request-ID"]
+
+
+def test_metrics_are_off_unless_asked_for(client):
+    assert client.get("/metrics").status_code == 404
+
+
+def test_rate_limit_refusals_are_counted(fresh_database):
+    client = build_app(fresh_database(), METRICS=True, RATE_LIMIT_PER_MINUTE=2).test_client()
+    before = metrics_text().decode()
+    statuses = [client.get("/v1/claims").status_code for _ in range(3)]
+    after = metrics_text().decode()
+    assert statuses == [200, 200, 429]
+    refusals = "reportedly_rate_limit_refusals_total"
+    assert metric(after, refusals) == metric(before, refusals) + 1
+    assert metric(after, "reportedly_http_requests_total", route="/v1/claims", method="GET", status="429") >= 1
+
+
+@pytest.mark.e2e
+def test_gunicorn_json_logs_metrics_and_no_secrets(tmp_path):
+    """One run of gunicorn (2 workers) with JSON logs and metrics on; its whole log is then read."""
+    env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}", "REPORTEDLY_METRICS": "true",
+           "REPORTEDLY_LOG_FORMAT": "json"}
+    reportedly(env, "migrate")
+    token = reportedly(env, "keys", "create", "--name", "ops", "--scope", "admin").strip().splitlines()[-1]
+    gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
+    auth = {"Authorization": f"Bearer {token}"}
+    secret_text = f"Body text that must stay out of logs {uuid.uuid4().hex}"
+    try:
+        for n in range(6):
+            created = requests.post(f"{gunicorn.base}/v1/claims", json={"text": f"{secret_text} {n}"},
+                                    headers={**auth, "X-Request-ID": f"write-{n}"}, timeout=10)
+            assert created.status_code == 201 and created.headers["X-Request-ID"] == f"write-{n}"
+        key = {**auth, "Idempotency-Key": "once"}
+        first = requests.post(f"{gunicorn.base}/v1/claims", json={"text": secret_text}, headers=key, timeout=10)
+        again = requests.post(f"{gunicorn.base}/v1/claims", json={"text": secret_text}, headers=key, timeout=10)
+        assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["id"] == first.json()["id"]
+        invalid = requests.post(f"{gunicorn.base}/v1/claims", json={"text": ""},
+                                headers={**auth, "X-Request-ID": "invalid-1"}, timeout=10)
+        assert invalid.status_code == 422 and invalid.json()["request_id"] == "invalid-1"
+        # Each worker keeps its own counts; the multiprocess collector adds them up, whichever worker answers.
+        scraped = [requests.get(f"{gunicorn.base}/metrics", timeout=10) for _ in range(4)]
+        assert scraped[-1].headers["Content-Type"].startswith("text/plain")
+        assert {metric(s.text, "reportedly_idempotent_replays_total") for s in scraped} == {1}
+        assert not list(Path.cwd().glob("counter_*.db")), "the values belong in PROMETHEUS_MULTIPROC_DIR"
+        text = scraped[-1].text
+        assert metric(text, "reportedly_http_requests_total", route="/v1/claims", method="POST", status="201") == 8
+        assert metric(text, "reportedly_idempotent_replays_total") == 1
+        assert metric(text, "reportedly_write_transactions_total", outcome="committed") == 7, "a replay writes nothing"
+        assert metric(text, "reportedly_write_transactions_total", outcome="refused") == 1
+        assert metric(text, "reportedly_claims_rederived_total") >= 7
+        assert metric(text, "reportedly_http_request_duration_seconds_count", route="/v1/claims", method="POST") == 9
+        assert metric(text, "reportedly_http_requests_total", route="/metrics", method="GET", status="200") >= 3
+    finally:
+        assert gunicorn.stop() == 0
+    logs = gunicorn.logs()
+    lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message", "request_id"} <= line.keys() for line in lines)
+    access = {line["request_id"]: line for line in lines if line["logger"] == "gunicorn.access"}
+    assert {f"write-{n}" for n in range(6)} | {"invalid-1"} <= access.keys()
+    assert access["invalid-1"]["status"] == 422 and access["invalid-1"]["path"] == "/v1/claims"
+    assert token not in logs
+    assert secret_text not in logs
+
+
+@pytest.mark.e2e
+def test_text_access_log_names_the_request_id(tmp_path):
+    env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}"}
+    gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
+    try:
+        assert requests.get(f"{gunicorn.base}/v1/claims", headers={"X-Request-ID": "text-1"}, timeout=10).ok
+        assert requests.get(f"{gunicorn.base}/metrics", timeout=10).status_code == 404
+    finally:
+        assert gunicorn.stop() == 0
+    [line] = [line for line in gunicorn.logs().splitlines() if "[text-1]" in line]
+    assert "gunicorn.access [text-1]: 127.0.0.1 \"GET /v1/claims HTTP/1.1\" 200" in line
+
+
+def test_a_log_line_written_while_serving_names_the_request(app):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("reportedly").addHandler(handler)
+
+    @app.route("/fails")
+    def fails():
+        raise RuntimeError("a bug")
+
+    try:
+        answer = app.test_client().get("/fails", headers={"X-Request-ID": "bug-1"})
+    finally:
+        logging.getLogger("reportedly").removeHandler(handler)
+    assert answer.status_code == 500 and answer.get_json()["request_id"] == "bug-1"
+    [line] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert line["request_id"] == "bug-1" and line["level"] == "ERROR" and "RuntimeError" in line["exception"]
