@@ -1,4 +1,4 @@
-"""The `reportedly` command: serve, migrate, seed, keys, openapi."""
+"""The `reportedly` command: serve, migrate, seed, keys, openapi, export-prov."""
 
 import contextlib
 import json
@@ -117,3 +117,21 @@ def openapi_text():
     with app.app_context():
         document = app.extensions["reportedly.api"].spec.to_dict()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+@main.command("export-prov")
+@click.option("--format", "format_name", default="prov-json", show_default=True,
+              type=click.Choice(["prov-json", "provn", "prov-jsonld", "turtle"]), help="The PROV serialisation.")
+@click.argument("output", default="-")
+def export_prov(format_name, output):
+    """Write the whole ledger as one W3C PROV document to OUTPUT (a file, or - for stdout)."""
+    from .formats.provenance import serialize
+    from .interchange import ledger_provenance
+
+    with connected():
+        text = serialize(ledger_provenance(load_config()), format_name)
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)

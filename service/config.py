@@ -32,6 +32,11 @@ DEFAULTS = {
     # PostgreSQL connection pool: connections a worker keeps, and how long to wait for one.
     "DB_POOL_SIZE": 8,
     "DB_POOL_TIMEOUT_SECONDS": 10.0,
+    # The public base URL of the service, as readers reach it (links in ClaimReview and PROV exports).
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    # Who publishes the fact checks: the `author` of every ClaimReview.
+    "PUBLISHER_NAME": "reportedly",
+    "PUBLISHER_URL": "http://127.0.0.1:8000",
 }
 
 
