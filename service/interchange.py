@@ -117,12 +117,12 @@ def claim_provenance(claim_id, settings):
     return provenance.provenance_document([bundle], sources, documents, settings["PUBLIC_URL"])
 
 
-def ledger_provenance(settings, batch=BATCH):
+def ledger_provenance(settings, batch=None):
     """The PROV document of the whole ledger, read BATCH claims at a time."""
     writer = provenance.ProvenanceWriter(settings["PUBLIC_URL"])
     cursor = None
     while True:
-        page = list_claims({"limit": batch, "cursor": cursor})
+        page = list_claims({"limit": batch or BATCH, "cursor": cursor})
         ids = [v["id"] for v in page["items"]]
         by_claim, history = _attributions_by_claim(ids), _history_by_claim(ids)
         sources, documents = _sources_and_documents(by_claim.values())
@@ -148,11 +148,11 @@ def _history_by_claim(claim_ids):
 # --- CSV -------------------------------------------------------------------------
 
 
-def claim_views_in_batches(args, lang="en", batch=BATCH):
+def claim_views_in_batches(args, lang="en", batch=None):
     """Every claim matching the list filters, newest first, BATCH at a time, with attribution lines."""
     cursor = args.get("cursor")
     while True:
-        page = list_claims({**args, "limit": batch, "cursor": cursor})
+        page = list_claims({**args, "limit": batch or BATCH, "cursor": cursor})
         yield with_attribution_lines(page["items"], lang, args.get("as_of"))
         cursor = page["next_cursor"]
         if cursor is None:
