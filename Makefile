@@ -21,7 +21,12 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+# npm tools the tests run (structured-data-testing-tool), pinned by tests/package-lock.json.
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install-test: $(VENV)/.installed-test tests/node_modules/.installed
 
 ## make run: install, migrate, seed once, make an admin token file, serve on 127.0.0.1:8000
 run: install

@@ -130,7 +130,22 @@ def ledger_provenance(settings, batch=None):
         writer.add_claims(records, sources, documents)
         cursor = page["next_cursor"]
         if cursor is None:
-            return writer.document
+            break
+    for batch in _all_sources(batch or BATCH):
+        writer.add_sources(batch)
+    return writer.document
+
+
+def _all_sources(batch):
+    """Every source, by id, `batch` at a time."""
+    last = None
+    while True:
+        query = Source.select().order_by(Source.id).limit(batch)
+        rows = list(query.where(Source.id > last) if last is not None else query)
+        if not rows:
+            return
+        yield [source_record(s) for s in rows]
+        last = rows[-1].id
 
 
 def _history_by_claim(claim_ids):

@@ -5,6 +5,7 @@ import json
 
 from flask import Response, current_app, request, stream_with_context
 
+from ..db import db
 from ..formats.csv import csv_chunks
 from ..interchange import claim_views_in_batches
 
@@ -36,10 +37,16 @@ def csv_response(args):
     cursor is still a 422 and not a broken stream."""
     batches = claim_views_in_batches(args, args["lang"])
     first = next(batches)
-    chunks = csv_chunks(itertools.chain([first], batches))
+    chunks = csv_chunks(itertools.chain([first], _connected(batches)))
     return Response(
         stream_with_context(chunks),
         mimetype=CSV,
         content_type="text/csv; charset=utf-8; header=present",
         headers={"Content-Disposition": 'attachment; filename="claims.csv"', "Vary": "Accept"},
     )
+
+
+def _connected(batches):
+    """Read the rest of a stream on a connection of its own: the request's may be closed by then."""
+    with db.connection_context():
+        yield from batches

@@ -76,6 +76,11 @@ class ProvenanceWriter:
         for record in records:
             self.claim(record, sources, documents)
 
+    def add_sources(self, sources):
+        """Add sources as agents, whether or not a claim names them."""
+        for source in sources:
+            self.source(source)
+
     def qualified(self, identifier):
         """A reference to another record, written as a qualified name rather than a string."""
         return self.document.valid_qualified_name(identifier)
