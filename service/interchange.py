@@ -131,8 +131,8 @@ def ledger_provenance(settings, batch=None):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    for batch in _all_sources(batch or BATCH):
-        writer.add_sources(batch)
+    for sources in _all_sources(batch or BATCH):
+        writer.add_sources(sources)
     return writer.document
 
 
