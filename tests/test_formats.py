@@ -65,7 +65,7 @@ def expected_cells(item):
         "id": str(item["id"]), "text": item["text"], "status": item["status"],
         "confidence": "" if item["confidence"] is None else repr(item["confidence"]),
         "likelihood": item["likelihood"] or "", "attribution_line": item["attribution_line"],
-        "explanation": " ".join(item["explanation"]), "origin_sources": "; ".join(origin_sources),
+        "explanation": "; ".join(item["explanation"]), "origin_sources": "; ".join(origin_sources),
         "subjects": "; ".join(item["subjects"]), "parties": "; ".join(item["parties"]),
         "event_time": item["event_time"] or "", "created_at": item["created_at"], "updated_at": item["updated_at"],
     }

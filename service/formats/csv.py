@@ -21,7 +21,7 @@ def cells(claim):
     """One claim view as the CSV's text cells, in COLUMNS order."""
     values = {
         **claim,
-        "explanation": " ".join(claim["explanation"]),
+        "explanation": LIST_SEPARATOR.join(claim["explanation"]),
         "origin_sources": LIST_SEPARATOR.join(dict.fromkeys(s for o in claim["origins"] for s in o["sources"])),
         "subjects": LIST_SEPARATOR.join(claim["subjects"]),
         "parties": LIST_SEPARATOR.join(claim["parties"]),
