@@ -1,6 +1,7 @@
 """Claims: propositions with their derived status, filters, past-time reads and history; CSV and ClaimReview too."""
 
 from flask.views import MethodView
+from marshmallow import RAISE
 
 from .. import ledger, queries
 from ..auth import requires
@@ -38,7 +39,7 @@ class Claims(MethodView):
         return page
 
     @requires("write")
-    @blp.arguments(LangQuerySchema, location="query")
+    @blp.arguments(LangQuerySchema, location="query", unknown=RAISE)
     @blp.arguments(ClaimSchema)
     @blp.response(201, ClaimSchema)
     def post(self, query, data):
@@ -71,7 +72,7 @@ class ClaimItem(MethodView):
 
     @requires("write")
     @blp.etag
-    @blp.arguments(LangQuerySchema, location="query")
+    @blp.arguments(LangQuerySchema, location="query", unknown=RAISE)
     @blp.arguments(ClaimPatchSchema(partial=True))
     @blp.response(200, ClaimSchema)
     def patch(self, query, changes, claim_id):
