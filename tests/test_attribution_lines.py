@@ -140,12 +140,8 @@ def seeded(app):
     from service.db import db
     from service.seeding import load_seeds
 
-    with app.app_context():
-        db.connect(reuse_if_open=True)
-        try:
-            load_seeds(Path(__file__).resolve().parent.parent / "seeds")
-        finally:
-            db.close()
+    with app.app_context(), db.connection_context():
+        load_seeds(Path(__file__).resolve().parent.parent / "seeds")
     return app
 
 
@@ -202,12 +198,8 @@ def test_origins_stored_before_they_had_relays_still_get_the_full_line(ledger, a
     ledger.source("el-heraldo", reliability="C", name="El Heraldo")
     claim = ledger.claim("Kim left.", parties=["dprk-state"], attributions=[
         {"source": "kcna", "via": ["el-heraldo"], "stance": "supports", "basis": "documentary", "confidence": 0.9}])
-    with app.app_context():
-        db.connect(reuse_if_open=True)
-        try:
-            old_shape = [{k: v for k, v in o.items() if k not in ("relays", "bases")} for o in claim["origins"]]
-            Claim.update(origins=old_shape).where(Claim.id == claim["id"]).execute()
-        finally:
-            db.close()
+    with app.app_context(), db.connection_context():
+        old_shape = [{k: v for k, v in o.items() if k not in ("relays", "bases")} for o in claim["origins"]]
+        Claim.update(origins=old_shape).where(Claim.id == claim["id"]).execute()
     assert ledger.get(f"/v1/claims/{claim['id']}")["attribution_line"] == claim["attribution_line"]
     assert claim["attribution_line"].startswith("According to photographs or documents published by KCNA")

@@ -26,12 +26,8 @@ PROV_FORMATS = ("prov-json", "provn", "prov-jsonld", "turtle")
 
 def direct(app, function, *args, **kwargs):
     """Call a domain function on the app's database, outside any request (requests close the connection)."""
-    with app.app_context():
-        db.connect(reuse_if_open=True)
-        try:
-            return function(*args, **kwargs)
-        finally:
-            db.close()
+    with app.app_context(), db.connection_context():
+        return function(*args, **kwargs)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from ..schemas import (
     LangQuerySchema,
     PageQuerySchema,
 )
-from .base import Blueprint
+from .base import Blueprint, idempotent
 from .media import CLAIM_REVIEW_DOC, CSV, CSV_DOC, LD_JSON, csv_response, jsonld_response, settings, wants
 
 blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims and their status")
@@ -39,6 +39,7 @@ class Claims(MethodView):
         return page
 
     @requires("write")
+    @idempotent
     @blp.arguments(LangQuerySchema, location="query", unknown=RAISE)
     @blp.arguments(ClaimSchema)
     @blp.response(201, ClaimSchema)

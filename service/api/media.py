@@ -5,7 +5,7 @@ import json
 
 from flask import Response, current_app, request, stream_with_context
 
-from ..db import db
+from ..db import borrow, give_back
 from ..formats.csv import csv_chunks
 from ..interchange import claim_views_in_batches
 
@@ -47,6 +47,9 @@ def csv_response(args):
 
 
 def _connected(batches):
-    """Read the rest of a stream on a connection of its own: the request's may be closed by then."""
-    with db.connection_context():
+    """Read the rest of a stream on a borrowed connection: the request may have given its own back by then."""
+    opened = borrow()
+    try:
         yield from batches
+    finally:
+        give_back(opened)
