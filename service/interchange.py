@@ -5,7 +5,7 @@ claim views (from service.queries) into attribution lines, ClaimReview
 documents, PROV documents and CSV rows, with a fixed number of queries per page.
 """
 
-from .facts import derive_current_many, source_facts
+from .facts import derive_many, source_facts
 from .formats import claimreview, provenance
 from .formats.attribution_line import attribution_line
 from .models import Attribution, Claim, Document, HistoryEntry, Source
@@ -38,8 +38,8 @@ def _repair_legacy_origins(views):
     if not legacy:
         return
     claims = list(Claim.select().where(Claim.id.in_(list(legacy))).order_by(Claim.id))
-    for claim, derivation in zip(claims, derive_current_many(claims), strict=True):
-        legacy[claim.id]["origins"] = [o.as_dict() for o in derivation.origins]
+    for shot, _, derivation in derive_many(claims):
+        legacy[shot.id]["origins"] = [o.as_dict() for o in derivation.origins]
 
 
 # --- ClaimReview -----------------------------------------------------------------
