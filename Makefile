@@ -21,9 +21,10 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-# npm tools the tests run (structured-data-testing-tool), pinned by tests/package-lock.json.
+# npm packages the tests use (axe-core for the browser tests, structured-data-testing-tool for
+# ClaimReview), pinned by tests/package-lock.json.
 tests/node_modules/.installed: tests/package.json tests/package-lock.json
-	cd tests && npm ci --no-audit --no-fund --loglevel=error
+	npm ci --prefix tests --no-audit --no-fund --silent
 	touch $@
 
 install-test: $(VENV)/.installed-test tests/node_modules/.installed
@@ -52,4 +53,4 @@ bench: install-test
 	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis tests/node_modules
