@@ -21,7 +21,8 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-# npm packages the browser tests inject (axe-core), pinned by tests/package-lock.json.
+# npm packages the tests use (axe-core for the browser tests, structured-data-testing-tool for
+# ClaimReview), pinned by tests/package-lock.json.
 tests/node_modules/.installed: tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund --silent
 	touch $@

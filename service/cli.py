@@ -1,4 +1,4 @@
-"""The `reportedly` command: serve, migrate, seed, keys, openapi, backup, restore."""
+"""The `reportedly` command: serve, migrate, seed, keys, verify, openapi, backup, restore, export-prov."""
 
 import contextlib
 import json
@@ -176,3 +176,19 @@ def run_backup_step(step, *args):
 def describe_counts(counts):
     """'12 claim, 3 source, ...' for the tables that hold rows."""
     return ", ".join(f"{n} {table}" for table, n in counts.items() if n) or "no rows"
+@main.command("export-prov")
+@click.option("--format", "format_name", default="prov-json", show_default=True,
+              type=click.Choice(["prov-json", "provn", "prov-jsonld", "turtle"]), help="The PROV serialisation.")
+@click.argument("output", default="-")
+def export_prov(format_name, output):
+    """Write the whole ledger as one W3C PROV document to OUTPUT (a file, or - for stdout)."""
+    from .formats.provenance import serialize
+    from .interchange import ledger_provenance
+
+    with connected():
+        text = serialize(ledger_provenance(load_config()), format_name)
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)

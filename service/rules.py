@@ -96,6 +96,8 @@ class Origin:
         return {
             "group": self.group,
             "sources": list(self.sources),
+            "relays": list(self.relays),
+            "bases": list(self.bases),
             "stance": self.stance,
             "credible": self.credible,
             "interested": self.interested,

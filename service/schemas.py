@@ -3,6 +3,8 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .fields import AwareTime, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
+from .formats.attribution_line import LANGUAGES
+from .formats.provenance import FORMATS as PROV_FORMATS
 from .rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
 
 SOURCE_KINDS = (
@@ -77,6 +79,9 @@ class ClaimStatusSchema(Schema):
     confidence = fields.Float(dump_only=True, allow_none=True)
     likelihood = fields.String(dump_only=True, allow_none=True)
     explanation = fields.List(fields.String(), dump_only=True)
+    attribution_line = fields.String(
+        dump_only=True, metadata={"description": "The newsroom sentence for this state of the reporting (`lang`)."}
+    )
 
 
 class AttributionSchema(Schema):
@@ -113,6 +118,8 @@ class OriginSchema(Schema):
 
     group = fields.String()
     sources = fields.List(fields.String())
+    relays = fields.List(fields.String(), metadata={"description": "Sources that relayed this origin's statements."})
+    bases = fields.List(fields.String(metadata={"enum": list(BASES)}))
     stance = fields.String(metadata={"enum": list(STANCES)})
     credible = fields.Boolean()
     interested = fields.Boolean()
@@ -248,7 +255,23 @@ class TimeQuerySchema(Schema):
     published_before = AwareTime()
 
 
-class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema):
+class LangQuerySchema(Schema):
+    """The language of the attribution line."""
+
+    lang = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+
+
+class ClaimReadQuerySchema(TimeQuerySchema, LangQuerySchema):
+    """A single claim: at which times, with the attribution line in which language."""
+
+
+class ProvenanceQuerySchema(Schema):
+    """Which PROV serialisation; without it, the Accept header decides (PROV-JSON by default)."""
+
+    format = fields.String(validate=validate.OneOf(list(PROV_FORMATS)))
+
+
+class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema, LangQuerySchema):
     """Filters of the claim list; they combine with AND."""
 
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))

@@ -43,7 +43,8 @@ def test_create_returns_derived_fields_and_attributions(world):
     assert train["status"] == "confirmed"
     assert train["confidence"] == 0.9 and train["likelihood"] == "very likely"
     assert train["explanation"] == ["confirmed: primary record by KCNA (party, documentary), relayed by El Heraldo"]
-    assert train["origins"] == [{"group": "dprk-state", "sources": ["kcna"], "stance": "supports",
+    assert train["origins"] == [{"group": "dprk-state", "sources": ["kcna"], "relays": ["el-heraldo"],
+                                 "bases": ["documentary"], "stance": "supports",
                                  "credible": False, "interested": True, "confidence": 0.9}]
     [attribution] = train["attributions"]
     assert attribution["via"] == ["el-heraldo"] and attribution["claim_id"] == train["id"]

@@ -8,7 +8,7 @@ import pytest
 SERVICE = Path(__file__).resolve().parent.parent / "service"
 # The ledger's own modules: rules, reads, writes, time, jobs, checks. They raise service.errors, never HTTP.
 DOMAIN = ("rules", "facts", "ledger", "queries", "timeline", "jobs", "verify", "search", "models", "errors",
-          "identifiers", "clock", "db", "idempotency", "tally")
+          "identifiers", "clock", "db", "idempotency", "tally", "interchange")
 # The HTTP layer, in our package and outside it.
 HTTP = ("service.api", "service.schemas", "service.fields", "service.problems", "service.auth",
         "service.ratelimit", "service.web", "flask", "flask_smorest", "webargs", "werkzeug", "marshmallow")
@@ -28,7 +28,9 @@ def imported_modules(source):
 
 
 def domain_files():
-    return [SERVICE / f"{name}.py" for name in DOMAIN if (SERVICE / f"{name}.py").exists()]
+    # The interchange formats are pure too: service/formats/ imports neither HTTP nor the database.
+    return [SERVICE / f"{name}.py" for name in DOMAIN if (SERVICE / f"{name}.py").exists()] + sorted(
+        (SERVICE / "formats").glob("*.py"))
 
 
 @pytest.mark.parametrize("path", domain_files(), ids=lambda p: p.stem)

@@ -51,6 +51,9 @@ def schema_of(app):
 
 
 def conforms(app, case):
+    # Both apps, and every other test's, share the process-wide proxy: point it at this app's database.
+    if db.obj is not app.extensions["reportedly.db"]:
+        db.initialize(app.extensions["reportedly.db"])
     headers = {"Authorization": f"Bearer {app.config['TEST_TOKEN']}"}
     if case.method == "PATCH":
         # the database is shared by every generated case: read the current tag first

@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from .. import ledger, queries
 from ..auth import requires
+from ..interchange import with_attribution_line
 from ..models import Attribution
 from ..schemas import (
     AttributionPageSchema,
@@ -53,4 +54,4 @@ class AttributionRetraction(MethodView):
 def _result(attribution, claim):
     """The attribution with its claim's derived fields after the write."""
     [view] = queries.attribution_views(Attribution.select().where(Attribution.id == attribution.id))
-    return {**view, "claim": {"id": claim.id, **queries.stored_derivation(claim)}}
+    return {**view, "claim": with_attribution_line({"id": claim.id, **queries.stored_derivation(claim)})}

@@ -1,0 +1,55 @@
+"""Media types beyond JSON: content negotiation, CSV streaming and JSON-LD responses, and their OpenAPI shapes."""
+
+import itertools
+import json
+
+from flask import Response, current_app, request, stream_with_context
+
+from ..db import borrow, give_back
+from ..formats.csv import csv_chunks
+from ..interchange import claim_views_in_batches
+
+CSV = "text/csv"
+LD_JSON = "application/ld+json"
+JSON = "application/json"
+CSV_DOC = {"type": "string", "description": "RFC 4180 CSV with a header row; formula-like cells start with '."}
+CLAIM_REVIEW_DOC = {"type": "object", "description": "schema.org ClaimReview (JSON-LD)."}
+SETTINGS = ("PUBLIC_URL", "PUBLISHER_NAME", "PUBLISHER_URL")
+
+
+def wants(media_type):
+    """Whether the client's Accept header prefers `media_type` to JSON (JSON wins ties and */*)."""
+    return request.accept_mimetypes.best_match([JSON, media_type]) == media_type
+
+
+def settings():
+    """What the formats read of the configuration."""
+    return {name: current_app.config[name] for name in SETTINGS}
+
+
+def jsonld_response(document):
+    """A JSON-LD body."""
+    return Response(json.dumps(document, ensure_ascii=False), mimetype=LD_JSON, headers={"Vary": "Accept"})
+
+
+def csv_response(args):
+    """Every claim the filters match as streamed CSV; the first batch is read before answering, so a bad
+    cursor is still a 422 and not a broken stream."""
+    batches = claim_views_in_batches(args, args["lang"])
+    first = next(batches)
+    chunks = csv_chunks(itertools.chain([first], _connected(batches)))
+    return Response(
+        stream_with_context(chunks),
+        mimetype=CSV,
+        content_type="text/csv; charset=utf-8; header=present",
+        headers={"Content-Disposition": 'attachment; filename="claims.csv"', "Vary": "Accept"},
+    )
+
+
+def _connected(batches):
+    """Read the rest of a stream on a borrowed connection: the request may have given its own back by then."""
+    opened = borrow()
+    try:
+        yield from batches
+    finally:
+        give_back(opened)

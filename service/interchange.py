@@ -1,0 +1,174 @@
+"""Read what the interchange formats need from the ledger, a page or a batch at a time.
+
+service.formats holds the pure functions; this module is their shell: it turns
+claim views (from service.queries) into attribution lines, ClaimReview
+documents, PROV documents and CSV rows, with a fixed number of queries per page.
+"""
+
+from .facts import derive_many, source_facts
+from .formats import claimreview, provenance
+from .formats.attribution_line import attribution_line
+from .models import Attribution, Claim, Document, HistoryEntry, Source
+from .queries import attribution_views, get_claim, history_view, list_claims
+
+# Claims read per round trip when a format walks every claim (CSV, DataFeed, whole-ledger PROV).
+BATCH = 200
+
+
+def with_attribution_lines(views, lang="en", as_of=None):
+    """Add `attribution_line` to each claim view, naming sources as they stood at `as_of` (one query)."""
+    views = list(views)
+    _repair_legacy_origins(views)
+    ids = {s for v in views for o in v["origins"] for s in (*o["sources"], *o["relays"])}
+    names = {source_id: facts.name for source_id, facts in source_facts(ids, as_of).items()}
+    for view in views:
+        view["attribution_line"] = attribution_line(view, names, lang)
+    return views
+
+
+def with_attribution_line(view, lang="en", as_of=None):
+    """One claim view with its attribution line."""
+    [view] = with_attribution_lines([view], lang, as_of)
+    return view
+
+
+def _repair_legacy_origins(views):
+    """Origins stored before they carried relays and bases are re-derived (now) for the line."""
+    legacy = {v["id"]: v for v in views if any("bases" not in o for o in v["origins"])}
+    if not legacy:
+        return
+    claims = list(Claim.select().where(Claim.id.in_(list(legacy))).order_by(Claim.id))
+    for shot, _, derivation in derive_many(claims):
+        legacy[shot.id]["origins"] = [o.as_dict() for o in derivation.origins]
+
+
+# --- ClaimReview -----------------------------------------------------------------
+
+
+def claim_review(claim_id, settings):
+    """The ClaimReview of one claim as it stands now."""
+    view = with_attribution_line(get_claim(claim_id))
+    sources, documents = _sources_and_documents([view["attributions"]])
+    return claimreview.claim_review(view, sources, documents, settings)
+
+
+def claim_review_feed(args, settings):
+    """A DataFeed page of ClaimReviews, newest claim first, and the next page's cursor."""
+    page = list_claims({"limit": args["limit"], "cursor": args.get("cursor")})
+    views = with_attribution_lines(page["items"])
+    by_claim = _attributions_by_claim([v["id"] for v in views])
+    sources, documents = _sources_and_documents(by_claim.values())
+    reviews = [
+        claimreview.claim_review({**v, "attributions": by_claim[v["id"]]}, sources, documents, settings)
+        for v in views
+    ]
+    return claimreview.data_feed(reviews, settings), page["next_cursor"]
+
+
+def _attributions_by_claim(claim_ids):
+    query = (
+        Attribution.select()
+        .where(Attribution.claim.in_(claim_ids))
+        .order_by(Attribution.id)
+    )
+    result = {claim_id: [] for claim_id in claim_ids}
+    for view in attribution_views(query):
+        result[view["claim_id"]].append(view)
+    return result
+
+
+def _sources_and_documents(attribution_lists):
+    """The sources (origins, relays, publishers) and documents these attributions name, as plain dicts."""
+    attributions = [a for group in attribution_lists for a in group]
+    document_ids = {a["document_id"] for a in attributions if a["document_id"] is not None}
+    documents = {d.id: document_record(d) for d in Document.select().where(Document.id.in_(list(document_ids)))}
+    source_ids = {a["source"] for a in attributions} | {r for a in attributions for r in a["via"]}
+    source_ids |= {d["publisher"] for d in documents.values()}
+    sources = {s.id: source_record(s) for s in Source.select().where(Source.id.in_(list(source_ids)))}
+    return sources, documents
+
+
+def source_record(source):
+    """A Source row as the formats read it."""
+    return {
+        "id": source.id, "name": source.name, "kind": source.kind, "reliability": source.reliability,
+        "affiliation": source.affiliation, "country": source.country, "url": source.url,
+    }
+
+
+def document_record(document):
+    """A Document row as the formats read it (without its text)."""
+    return {
+        "id": document.id, "publisher": document.publisher_id, "title": document.title, "url": document.url,
+        "published_at": document.published_at, "language": document.language,
+        "retracted_at": document.retracted_at, "retraction_reason": document.retraction_reason,
+    }
+
+
+# --- PROV ------------------------------------------------------------------------
+
+
+def claim_provenance(claim_id, settings):
+    """The PROV document of one claim: its statements, their sources and documents, its assessments."""
+    view = get_claim(claim_id)
+    history = _history_by_claim([claim_id])
+    sources, documents = _sources_and_documents([view["attributions"]])
+    bundle = provenance.ClaimRecord(view, view["attributions"], history[claim_id])
+    return provenance.provenance_document([bundle], sources, documents, settings["PUBLIC_URL"])
+
+
+def ledger_provenance(settings, batch=None):
+    """The PROV document of the whole ledger, read BATCH claims at a time."""
+    writer = provenance.ProvenanceWriter(settings["PUBLIC_URL"])
+    cursor = None
+    while True:
+        page = list_claims({"limit": batch or BATCH, "cursor": cursor})
+        ids = [v["id"] for v in page["items"]]
+        by_claim, history = _attributions_by_claim(ids), _history_by_claim(ids)
+        sources, documents = _sources_and_documents(by_claim.values())
+        records = [provenance.ClaimRecord(v, by_claim[v["id"]], history[v["id"]]) for v in page["items"]]
+        writer.add_claims(records, sources, documents)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    for sources in _all_sources(batch or BATCH):
+        writer.add_sources(sources)
+    return writer.document
+
+
+def _all_sources(batch):
+    """Every source, by id, `batch` at a time."""
+    last = None
+    while True:
+        query = Source.select().order_by(Source.id).limit(batch)
+        rows = list(query.where(Source.id > last) if last is not None else query)
+        if not rows:
+            return
+        yield [source_record(s) for s in rows]
+        last = rows[-1].id
+
+
+def _history_by_claim(claim_ids):
+    query = (
+        HistoryEntry.select()
+        .where(HistoryEntry.claim.in_(claim_ids))
+        .order_by(HistoryEntry.id)
+    )
+    result = {claim_id: [] for claim_id in claim_ids}
+    for entry in query:
+        result[entry.claim_id].append({**history_view(entry), "id": entry.id})
+    return result
+
+
+# --- CSV -------------------------------------------------------------------------
+
+
+def claim_views_in_batches(args, lang="en", batch=None):
+    """Every claim matching the list filters, newest first, BATCH at a time, with attribution lines."""
+    cursor = args.get("cursor")
+    while True:
+        page = list_claims({**args, "limit": batch or BATCH, "cursor": cursor})
+        yield with_attribution_lines(page["items"], lang, args.get("as_of"))
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return
