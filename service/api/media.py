@@ -48,7 +48,7 @@ def csv_response(args):
 
 def _connected(batches):
     """Read the rest of a stream on a borrowed connection: the request may have given its own back by then."""
-    opened = borrow()
+    opened = borrow(current_app.extensions["reportedly.db"])
     try:
         yield from batches
     finally:
