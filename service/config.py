@@ -11,6 +11,8 @@ DEFAULTS = {
     "DATABASE_URL": "",
     # Address gunicorn listens on.
     "BIND": "127.0.0.1:8000",
+    # The public base URL of the service, as clients reach it (the OpenAPI document's server).
+    "PUBLIC_URL": "http://127.0.0.1:8000",
     # gunicorn worker processes; explicit, because a container misreports its CPUs.
     "WORKERS": 2,
     # Whether GET requests are served without a token.

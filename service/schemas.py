@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from .fields import AwareTime, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
+from .fields import AwareTime, Choice, Enumeration, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
 from .rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
 
 SOURCE_KINDS = (
@@ -19,14 +19,22 @@ SOURCE_KINDS = (
 MAX_DOCUMENT_TEXT_BYTES = 512 * 1024
 CAUSE_KINDS = ("created", "attribution", "retraction", "document_retraction", "source_change", "claim_change")
 
+# Each set is one named component of the OpenAPI document, so that client generators make one type of it.
+STATUS = Enumeration("Status", STATUSES, "A claim's status, derived from its active attributions by the status rules.")
+STANCE = Enumeration("Stance", STANCES, "Whether a source supports or denies a claim.")
+BASIS = Enumeration("Basis", BASES, "How the source knows what it states.")
+RELIABILITY = Enumeration("Reliability", RELIABILITY_GRADES, "Source reliability, A (reliable) to F (cannot be judged).")
+SOURCE_KIND = Enumeration("SourceKind", SOURCE_KINDS, "What sort of body a source is.")
+CAUSE_KIND = Enumeration("CauseKind", CAUSE_KINDS, "What changed a claim's status or confidence.")
+
 
 class SourceSchema(Schema):
     """An outlet, agency or body that makes statements."""
 
     id = Slug(required=True)
     name = Text(1, 200, required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
-    reliability = fields.String(load_default="F", validate=validate.OneOf(RELIABILITY_GRADES))
+    kind = Choice(SOURCE_KIND, required=True)
+    reliability = Choice(RELIABILITY, load_default="F")
     affiliation = Slug(allow_none=True, load_default=None)
     country = fields.String(allow_none=True, load_default=None, validate=Pattern(r"^[A-Z]{2}$"))
     url = HttpUrl(allow_none=True, load_default=None)
@@ -73,7 +81,7 @@ class ClaimStatusSchema(Schema):
     """The derived fields of a claim, as returned after a write that changed them."""
 
     id = fields.Integer(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    status = Choice(STATUS, dump_only=True)
     confidence = fields.Float(dump_only=True, allow_none=True)
     likelihood = fields.String(dump_only=True, allow_none=True)
     explanation = fields.List(fields.String(), dump_only=True)
@@ -87,8 +95,8 @@ class AttributionSchema(Schema):
     source = Slug(required=True)
     via = fields.List(Slug(), load_default=list, validate=validate.Length(max=20), metadata={"uniqueItems": True})
     document_id = Identifier(allow_none=True, load_default=None)
-    stance = fields.String(required=True, validate=validate.OneOf(STANCES))
-    basis = fields.String(required=True, validate=validate.OneOf(BASES))
+    stance = Choice(STANCE, required=True)
+    basis = Choice(BASIS, required=True)
     confidence = JSONNumber(required=True, validate=validate.Range(min=0, max=1))
     quote = Text(max_length=2000, allow_none=True, load_default=None)
     published_at = AwareTime(allow_none=True, load_default=None)
@@ -113,7 +121,7 @@ class OriginSchema(Schema):
 
     group = fields.String()
     sources = fields.List(fields.String())
-    stance = fields.String(metadata={"enum": list(STANCES)})
+    stance = Choice(STANCE)
     credible = fields.Boolean()
     interested = fields.Boolean()
     confidence = fields.Float()
@@ -159,7 +167,7 @@ class RetractionSchema(Schema):
 
 class CauseSchema(Schema):
     """What caused a history entry: its kind and the id concerned."""
-    kind = fields.String(metadata={"enum": list(CAUSE_KINDS)})
+    kind = Choice(CAUSE_KIND)
     id = fields.Raw(metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]})
 
 
@@ -167,7 +175,7 @@ class HistoryEntrySchema(Schema):
     """A change of a claim's status or confidence."""
 
     at = AwareTime()
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    status = Choice(STATUS)
     confidence = fields.Float(allow_none=True)
     cause = fields.Nested(CauseSchema)
 
@@ -236,7 +244,7 @@ class TimeQuerySchema(Schema):
 class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema):
     """Filters of the claim list; they combine with AND."""
 
-    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    status = fields.List(Choice(STATUS))
     source = Slug()
     relayed_by = Slug()
     subject = Text(1, 200)

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from .. import ledger, queries
 from ..auth import requires
 from ..schemas import PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
+from . import examples
 from .base import Blueprint
 
 blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sources of statements")
@@ -14,17 +15,26 @@ blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sour
 class Sources(MethodView):
     """The source collection."""
     @requires("read")
+    @blp.doc(operationId="listSources")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, SourcePageSchema)
     def get(self, args):
-        """List sources, newest first."""
+        """List sources, newest first.
+
+        Pass `next_cursor` back as `cursor` for the next page.
+        """
         return queries.list_sources(args)
 
     @requires("admin")
-    @blp.arguments(SourceSchema)
+    @blp.doc(operationId="createSource")
+    @blp.arguments(SourceSchema, example=examples.SOURCE)
     @blp.response(201, SourceSchema)
     def post(self, data):
-        """Register a source."""
+        """Register a source.
+
+        Sources sharing an `affiliation` form one origin group: they are not independent of each
+        other. Grades A to C count as credible. An existing id is 409. Needs the `admin` scope.
+        """
         source = ledger.create_source(data)
         return source, 201, {"Location": f"/v1/sources/{source.id}"}
 
@@ -33,17 +43,26 @@ class Sources(MethodView):
 class SourceItem(MethodView):
     """One source."""
     @requires("read")
+    @blp.doc(operationId="getSource")
     @blp.etag
     @blp.response(200, SourceSchema)
     def get(self, source_id):
-        """Read one source."""
+        """Read one source.
+
+        The `ETag` is what `PATCH` needs in `If-Match`.
+        """
         return queries.get_source(source_id)
 
     @requires("admin")
+    @blp.doc(operationId="updateSource")
     @blp.etag
-    @blp.arguments(SourcePatchSchema(partial=True))
+    @blp.arguments(SourcePatchSchema(partial=True), example=examples.SOURCE_CHANGE)
     @blp.response(200, SourceSchema)
     def patch(self, changes, source_id):
-        """Change a source; a new reliability or affiliation re-derives its claims."""
+        """Change a source; a new reliability or affiliation re-derives its claims.
+
+        Every affected claim gets a history entry; past-time reads keep the old grade. Without
+        `If-Match` the answer is 428; with a stale one, 412. Needs the `admin` scope.
+        """
         return ledger.update_source(source_id, changes, lambda source: blp.check_etag(source, SourceSchema))
 
