@@ -23,6 +23,14 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# npm tools the contract tests run (Spectral, openapi-typescript, tsc), pinned by tests/package-lock.json.
+NODE_TOOLS := tests/node_modules/.installed
+
+$(NODE_TOOLS): tests/package.json tests/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd tests && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 ## make run: install, migrate, seed once, make an admin token file, serve on 127.0.0.1:8000
 run: install
 	@mkdir -p $(VAR)
@@ -35,8 +43,8 @@ run: install
 	@echo "Admin token: $(abspath $(TOKEN_FILE))   (curl -H \"Authorization: Bearer \$$(cat $(TOKEN_FILE))\" ...)"
 	$(BIN)/reportedly serve
 
-## make test: install with the test extras, lint, and run the whole suite
-test: install-test
+## make test: install with the test extras and the npm tools, lint, and run the whole suite
+test: install-test $(NODE_TOOLS)
 	$(BIN)/ruff check --select F,E9,B,I --line-length 120 service tests bench
 	$(BIN)/python -m pytest
 
