@@ -102,11 +102,8 @@ def test_every_request_body_example_is_accepted_on_the_seeded_ledger(document, a
     # The source example is one of the seed's sources: register it first, then load the rest of the seeds.
     method, path, content = examples.pop("createSource")
     assert ledger.post(path, content["example"])["id"] == "kcna"
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         load_seeds(ROOT / "seeds")
-    finally:
-        db.close()
     ids = {"claim_id": 15, "attribution_id": 1, "document_id": 1, "source_id": "kcna"}
     # Retractions last: the other examples cite document 1.
     for operation_id, (method, path, content) in sorted(examples.items(), key=lambda e: "retract" in e[0]):

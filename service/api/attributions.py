@@ -13,7 +13,7 @@ from ..schemas import (
     RetractionSchema,
 )
 from . import examples
-from .base import Blueprint
+from .base import Blueprint, idempotent
 
 blp = Blueprint("attributions", __name__, url_prefix="/v1", description="Attributions of claims to sources")
 
@@ -33,6 +33,7 @@ class ClaimAttributions(MethodView):
         return queries.list_attributions(claim_id, args)
 
     @requires("write")
+    @idempotent
     @blp.doc(operationId="createAttribution")
     @blp.arguments(AttributionSchema, example=examples.ATTRIBUTION)
     @blp.response(201, AttributionResultSchema)
@@ -50,6 +51,7 @@ class ClaimAttributions(MethodView):
 class AttributionRetraction(MethodView):
     """Withdrawing one attribution."""
     @requires("write")
+    @idempotent
     @blp.doc(operationId="retractAttribution")
     @blp.arguments(RetractionSchema, example=examples.ATTRIBUTION_RETRACTION)
     @blp.response(200, AttributionResultSchema)

@@ -14,7 +14,7 @@ from ..schemas import (
     TimeQuerySchema,
 )
 from . import examples
-from .base import Blueprint
+from .base import Blueprint, idempotent
 
 blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims and their status")
 
@@ -35,6 +35,7 @@ class Claims(MethodView):
         return queries.list_claims(args)
 
     @requires("write")
+    @idempotent
     @blp.doc(operationId="createClaim")
     @blp.arguments(ClaimSchema, example=examples.CLAIM)
     @blp.response(201, ClaimSchema)

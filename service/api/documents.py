@@ -6,7 +6,7 @@ from .. import ledger, queries
 from ..auth import requires
 from ..schemas import DocumentSchema, RetractionSchema
 from . import examples
-from .base import Blueprint
+from .base import Blueprint, idempotent
 
 blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="Documents")
 
@@ -15,6 +15,7 @@ blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="
 class Documents(MethodView):
     """The document collection."""
     @requires("write")
+    @idempotent
     @blp.doc(operationId="createDocument")
     @blp.arguments(DocumentSchema, example=examples.DOCUMENT)
     @blp.response(201, DocumentSchema)
@@ -46,6 +47,7 @@ class DocumentItem(MethodView):
 class DocumentRetraction(MethodView):
     """Retracting a document."""
     @requires("write")
+    @idempotent
     @blp.doc(operationId="retractDocument")
     @blp.arguments(RetractionSchema, example=examples.DOCUMENT_RETRACTION)
     @blp.response(200, DocumentSchema)

@@ -6,7 +6,7 @@ from .. import ledger, queries
 from ..auth import requires
 from ..schemas import PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
 from . import examples
-from .base import Blueprint
+from .base import Blueprint, idempotent
 
 blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sources of statements")
 
@@ -26,6 +26,7 @@ class Sources(MethodView):
         return queries.list_sources(args)
 
     @requires("admin")
+    @idempotent
     @blp.doc(operationId="createSource")
     @blp.arguments(SourceSchema, example=examples.SOURCE)
     @blp.response(201, SourceSchema)
