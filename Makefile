@@ -21,15 +21,14 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
-
-# npm tools the contract tests run (Spectral, openapi-typescript, tsc), pinned by tests/package-lock.json.
-NODE_TOOLS := tests/node_modules/.installed
-
-$(NODE_TOOLS): tests/package.json tests/package-lock.json
-	@command -v npm >/dev/null || { echo "make test needs Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
-	cd tests && npm ci --ignore-scripts --no-audit --no-fund
+# npm packages the tests use, pinned by tests/package-lock.json: axe-core (browser tests),
+# Spectral, openapi-typescript and tsc (contract tests). No install scripts run.
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	@command -v npm >/dev/null || { echo "make install-test needs Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix tests --ignore-scripts --no-audit --no-fund --silent
 	touch $@
+
+install-test: $(VENV)/.installed-test tests/node_modules/.installed
 
 ## make run: install, migrate, seed once, make an admin token file, serve on 127.0.0.1:8000
 run: install
@@ -44,7 +43,7 @@ run: install
 	$(BIN)/reportedly serve
 
 ## make test: install with the test extras and the npm tools, lint, and run the whole suite
-test: install-test $(NODE_TOOLS)
+test: install-test
 	$(BIN)/ruff check --select F,E9,B,I --line-length 120 service tests bench
 	$(BIN)/python -m pytest
 
@@ -55,4 +54,4 @@ bench: install-test
 	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis tests/node_modules

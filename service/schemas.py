@@ -26,6 +26,8 @@ BASIS = Enumeration("Basis", BASES, "How the source knows what it states.")
 RELIABILITY = Enumeration("Reliability", RELIABILITY_GRADES, "Source reliability, A (reliable) to F (cannot be judged).")
 SOURCE_KIND = Enumeration("SourceKind", SOURCE_KINDS, "What sort of body a source is.")
 CAUSE_KIND = Enumeration("CauseKind", CAUSE_KINDS, "What changed a claim's status or confidence.")
+JOB_KIND = Enumeration("JobKind", ("source_change",), "What a job applies.")
+JOB_STATE = Enumeration("JobState", ("queued", "running", "done", "failed"), "Where a job stands.")
 
 
 class SourceSchema(Schema):
@@ -201,6 +203,21 @@ class SummarySchema(Schema):
     total = fields.Integer()
     by_status = fields.Nested(StatusCountsSchema)
     by_source = fields.List(fields.Nested(SourceCountsSchema))
+
+
+class JobSchema(Schema):
+    """A change applied by a process of its own; poll it until `state` is done or failed."""
+
+    id = fields.Integer()
+    kind = Choice(JOB_KIND)
+    subject = fields.String(metadata={"description": "The id of the source being changed."})
+    changes = fields.Dict(keys=fields.String(), values=fields.Raw())
+    state = Choice(JOB_STATE)
+    claims_total = fields.Integer(metadata={"description": "How many claims the change re-derives."})
+    created_at = AwareTime()
+    started_at = AwareTime(allow_none=True)
+    finished_at = AwareTime(allow_none=True)
+    error = fields.String(allow_none=True)
 
 
 class HealthSchema(Schema):

@@ -26,7 +26,7 @@ from tests.servers import serve_ledger
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 NODE_BIN = ROOT / "tests" / "node_modules" / ".bin"
-ENUMERATIONS = {"Status", "Stance", "Basis", "Reliability", "SourceKind", "CauseKind"}
+ENUMERATIONS = {"Status", "Stance", "Basis", "Reliability", "SourceKind", "CauseKind", "JobKind", "JobState"}
 
 
 def run(*command, cwd=None, env=None):
@@ -69,7 +69,7 @@ def document(document_path):
 def test_every_operation_has_an_id_a_summary_and_a_description(document):
     found = operations(document)
     ids = [operation.get("operationId") for _, _, operation in found]
-    assert None not in ids and len(set(ids)) == len(ids) == 17
+    assert None not in ids and len(set(ids)) == len(ids) == 18
     assert {"createClaim", "listClaims", "getClaim", "updateClaim", "retractAttribution", "getHealth"} <= set(ids)
     for method, path, operation in found:
         assert operation.get("summary") and operation.get("description"), (method, path)

@@ -1,11 +1,11 @@
 """The HTTP API: one blueprint per resource, registered on a problem+json-speaking Api."""
 
 from ..identifiers import MAX_ID, SLUG_PATTERN
-from . import attributions, claims, documents, health, sources, summary
+from . import attributions, claims, documents, health, jobs, sources, summary
 from .base import Api, IdConverter, SlugConverter
 from .openapi import ContractPlugin
 
-BLUEPRINTS = (health, sources, documents, claims, attributions, summary)
+BLUEPRINTS = (health, sources, documents, claims, attributions, summary, jobs)
 
 
 def register_api(app):
