@@ -21,10 +21,12 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-# npm packages the tests use (axe-core for the browser tests, structured-data-testing-tool for
-# ClaimReview), pinned by tests/package-lock.json.
+# npm packages the tests use, pinned by tests/package-lock.json: axe-core (browser tests),
+# structured-data-testing-tool (ClaimReview), Spectral, openapi-typescript and tsc (contract tests).
+# No install scripts run.
 tests/node_modules/.installed: tests/package.json tests/package-lock.json
-	npm ci --prefix tests --no-audit --no-fund --silent
+	@command -v npm >/dev/null || { echo "make install-test needs Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix tests --ignore-scripts --no-audit --no-fund --silent
 	touch $@
 
 install-test: $(VENV)/.installed-test tests/node_modules/.installed
@@ -41,7 +43,7 @@ run: install
 	@echo "Admin token: $(abspath $(TOKEN_FILE))   (curl -H \"Authorization: Bearer \$$(cat $(TOKEN_FILE))\" ...)"
 	$(BIN)/reportedly serve
 
-## make test: install with the test extras, lint, and run the whole suite
+## make test: install with the test extras and the npm tools, lint, and run the whole suite
 test: install-test
 	$(BIN)/ruff check --select F,E9,B,I --line-length 120 service tests bench
 	$(BIN)/python -m pytest

@@ -6,6 +6,7 @@ from flask import Flask, current_app, g
 
 from . import auth, observability, ratelimit
 from .api import register_api
+from .api.openapi import spec_options
 from .config import load_config
 from .db import borrow, give_back, init_database
 from .problems import register_error_handlers
@@ -41,9 +42,7 @@ def configure(app, overrides=None):
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
-        API_SPEC_OPTIONS={
-            "info": {"description": "What is confirmed, and what is only reported: a ledger of claims."},
-        },
+        API_SPEC_OPTIONS=spec_options(app.config["PUBLIC_URL"]),
     )
     logging.getLogger("reportedly").setLevel(app.config["LOG_LEVEL"].upper())
 

@@ -11,6 +11,8 @@ DEFAULTS = {
     "DATABASE_URL": "",
     # Address gunicorn listens on.
     "BIND": "127.0.0.1:8000",
+    # The public base URL of the service, as clients reach it (the OpenAPI document's server).
+    "PUBLIC_URL": "http://127.0.0.1:8000",
     # gunicorn worker processes; explicit, because a container misreports its CPUs.
     "WORKERS": 2,
     # Whether GET requests are served without a token.
@@ -48,8 +50,6 @@ DEFAULTS = {
     # Signs the web pages' session cookie; empty means a random key per server start
     # (`reportedly serve` makes one for all its workers), which logs everyone out on restart.
     "SECRET_KEY": "",
-    # The public base URL of the service, as readers reach it (links in ClaimReview and PROV exports).
-    "PUBLIC_URL": "http://127.0.0.1:8000",
     # Who publishes the fact checks: the `author` of every ClaimReview.
     "PUBLISHER_NAME": "reportedly",
     "PUBLISHER_URL": "http://127.0.0.1:8000",

@@ -1,6 +1,7 @@
 """Marshmallow fields that hold the spec's input rules: no NUL, real JSON numbers, aware times, bounded ids."""
 
 import re
+from dataclasses import dataclass
 from datetime import timezone
 
 from marshmallow import ValidationError, fields, validate
@@ -94,3 +95,24 @@ class AwareTime(fields.AwareDateTime):
         if value is not None:
             value = value.astimezone(timezone.utc)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """A named, fixed set of strings: one OpenAPI component that every field using the set refers to."""
+
+    name: str
+    values: tuple
+    description: str
+
+    def component(self):
+        """The OpenAPI schema of the set, as it appears once under components/schemas."""
+        return {"type": "string", "enum": list(self.values), "description": self.description}
+
+
+class Choice(fields.String):
+    """A string from an `Enumeration`; the OpenAPI document refers to the set by name instead of repeating it."""
+
+    def __init__(self, enumeration, **kwargs):
+        super().__init__(validate=validate.OneOf(enumeration.values), **kwargs)
+        self.enumeration = enumeration

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from .fields import AwareTime, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
+from .fields import AwareTime, Choice, Enumeration, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
 from .formats.attribution_line import LANGUAGES
 from .formats.provenance import FORMATS as PROV_FORMATS
 from .rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
@@ -21,14 +21,24 @@ SOURCE_KINDS = (
 MAX_DOCUMENT_TEXT_BYTES = 512 * 1024
 CAUSE_KINDS = ("created", "attribution", "retraction", "document_retraction", "source_change", "claim_change")
 
+# Each set is one named component of the OpenAPI document, so that client generators make one type of it.
+STATUS = Enumeration("Status", STATUSES, "A claim's status, derived from its active attributions by the status rules.")
+STANCE = Enumeration("Stance", STANCES, "Whether a source supports or denies a claim.")
+BASIS = Enumeration("Basis", BASES, "How the source knows what it states.")
+RELIABILITY = Enumeration("Reliability", RELIABILITY_GRADES, "Source reliability, A (reliable) to F (cannot be judged).")
+SOURCE_KIND = Enumeration("SourceKind", SOURCE_KINDS, "What sort of body a source is.")
+CAUSE_KIND = Enumeration("CauseKind", CAUSE_KINDS, "What changed a claim's status or confidence.")
+JOB_KIND = Enumeration("JobKind", ("source_change",), "What a job applies.")
+JOB_STATE = Enumeration("JobState", ("queued", "running", "done", "failed"), "Where a job stands.")
+
 
 class SourceSchema(Schema):
     """An outlet, agency or body that makes statements."""
 
     id = Slug(required=True)
     name = Text(1, 200, required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
-    reliability = fields.String(load_default="F", validate=validate.OneOf(RELIABILITY_GRADES))
+    kind = Choice(SOURCE_KIND, required=True)
+    reliability = Choice(RELIABILITY, load_default="F")
     affiliation = Slug(allow_none=True, load_default=None)
     country = fields.String(allow_none=True, load_default=None, validate=Pattern(r"^[A-Z]{2}$"))
     url = HttpUrl(allow_none=True, load_default=None)
@@ -75,7 +85,7 @@ class ClaimStatusSchema(Schema):
     """The derived fields of a claim, as returned after a write that changed them."""
 
     id = fields.Integer(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    status = Choice(STATUS, dump_only=True)
     confidence = fields.Float(dump_only=True, allow_none=True)
     likelihood = fields.String(dump_only=True, allow_none=True)
     explanation = fields.List(fields.String(), dump_only=True)
@@ -92,8 +102,8 @@ class AttributionSchema(Schema):
     source = Slug(required=True)
     via = fields.List(Slug(), load_default=list, validate=validate.Length(max=20), metadata={"uniqueItems": True})
     document_id = Identifier(allow_none=True, load_default=None)
-    stance = fields.String(required=True, validate=validate.OneOf(STANCES))
-    basis = fields.String(required=True, validate=validate.OneOf(BASES))
+    stance = Choice(STANCE, required=True)
+    basis = Choice(BASIS, required=True)
     confidence = JSONNumber(required=True, validate=validate.Range(min=0, max=1))
     quote = Text(max_length=2000, allow_none=True, load_default=None)
     published_at = AwareTime(allow_none=True, load_default=None)
@@ -119,8 +129,8 @@ class OriginSchema(Schema):
     group = fields.String()
     sources = fields.List(fields.String())
     relays = fields.List(fields.String(), metadata={"description": "Sources that relayed this origin's statements."})
-    bases = fields.List(fields.String(metadata={"enum": list(BASES)}))
-    stance = fields.String(metadata={"enum": list(STANCES)})
+    bases = fields.List(Choice(BASIS))
+    stance = Choice(STANCE)
     credible = fields.Boolean()
     interested = fields.Boolean()
     confidence = fields.Float()
@@ -166,7 +176,7 @@ class RetractionSchema(Schema):
 
 class CauseSchema(Schema):
     """What caused a history entry: its kind and the id concerned."""
-    kind = fields.String(metadata={"enum": list(CAUSE_KINDS)})
+    kind = Choice(CAUSE_KIND)
     id = fields.Raw(metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]})
 
 
@@ -174,7 +184,7 @@ class HistoryEntrySchema(Schema):
     """A change of a claim's status or confidence."""
 
     at = AwareTime()
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    status = Choice(STATUS)
     confidence = fields.Float(allow_none=True)
     cause = fields.Nested(CauseSchema)
 
@@ -206,10 +216,10 @@ class JobSchema(Schema):
     """A change applied by a process of its own; poll it until `state` is done or failed."""
 
     id = fields.Integer()
-    kind = fields.String(metadata={"enum": ["source_change"]})
+    kind = Choice(JOB_KIND)
     subject = fields.String(metadata={"description": "The id of the source being changed."})
     changes = fields.Dict(keys=fields.String(), values=fields.Raw())
-    state = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    state = Choice(JOB_STATE)
     claims_total = fields.Integer(metadata={"description": "How many claims the change re-derives."})
     created_at = AwareTime()
     started_at = AwareTime(allow_none=True)
@@ -274,7 +284,7 @@ class ProvenanceQuerySchema(Schema):
 class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema, LangQuerySchema):
     """Filters of the claim list; they combine with AND."""
 
-    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    status = fields.List(Choice(STATUS))
     source = Slug()
     relayed_by = Slug()
     subject = Text(1, 200)

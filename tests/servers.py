@@ -1,5 +1,6 @@
 """Start and stop a real gunicorn with the project's config module, for tests that talk HTTP."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -68,3 +69,20 @@ class Gunicorn:
         code = self.process.wait(timeout=30)
         self.log.close()
         return code
+
+
+@contextlib.contextmanager
+def serve_ledger(database_url, log_path, seeds=None, **env):
+    """A migrated (and, given `seeds`, seeded) ledger served by gunicorn; yields its base URL and an admin token."""
+    env = {"REPORTEDLY_DATABASE_URL": database_url, **env}
+    reportedly(env, "migrate")
+    if seeds is not None:
+        reportedly(env, "seed", str(seeds))
+    token = reportedly(env, "keys", "create", "--name", "tests", "--scope", "admin").strip().splitlines()[-1]
+    gunicorn = Gunicorn(log_path, **env).start()
+    try:
+        yield gunicorn.base, token
+    finally:
+        code = gunicorn.stop()
+    assert code == 0
+    assert "Traceback" not in gunicorn.logs()

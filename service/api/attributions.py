@@ -13,6 +13,7 @@ from ..schemas import (
     PageQuerySchema,
     RetractionSchema,
 )
+from . import examples
 from .base import Blueprint, idempotent
 
 blp = Blueprint("attributions", __name__, url_prefix="/v1", description="Attributions of claims to sources")
@@ -22,18 +23,27 @@ blp = Blueprint("attributions", __name__, url_prefix="/v1", description="Attribu
 class ClaimAttributions(MethodView):
     """A claim's attributions."""
     @requires("read")
+    @blp.doc(operationId="listAttributions")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, AttributionPageSchema)
     def get(self, args, claim_id):
-        """List a claim's attributions, newest first, retracted ones marked."""
+        """List a claim's attributions, newest first, retracted ones marked.
+
+        Retracted attributions stay in the list with `retracted_at` and `retraction_reason` set.
+        """
         return queries.list_attributions(claim_id, args)
 
     @requires("write")
     @idempotent
-    @blp.arguments(AttributionSchema)
+    @blp.doc(operationId="createAttribution")
+    @blp.arguments(AttributionSchema, example=examples.ATTRIBUTION)
     @blp.response(201, AttributionResultSchema)
     def post(self, data, claim_id):
-        """Attribute the claim to a source; answers with the claim's new status."""
+        """Attribute the claim to a source; answers with the claim's new status.
+
+        `source` is the origin; sources in `via` only relayed the statement. A `quote` must
+        appear in the cited document's text when it has one. Needs the `write` scope.
+        """
         attribution, claim = ledger.add_attribution(claim_id, data)
         return _result(attribution, claim), 201
 
@@ -43,10 +53,15 @@ class AttributionRetraction(MethodView):
     """Withdrawing one attribution."""
     @requires("write")
     @idempotent
-    @blp.arguments(RetractionSchema)
+    @blp.doc(operationId="retractAttribution")
+    @blp.arguments(RetractionSchema, example=examples.ATTRIBUTION_RETRACTION)
     @blp.response(200, AttributionResultSchema)
     def post(self, data, attribution_id):
-        """Retract an attribution; answers with the claim's new status."""
+        """Retract an attribution; answers with the claim's new status.
+
+        The attribution is kept, marked retracted, and no longer counts from now on; past-time
+        reads still see it. Retracting it twice is 409. Needs the `write` scope.
+        """
         attribution, claim = ledger.retract_attribution(attribution_id, data["reason"])
         return _result(attribution, claim)
 

@@ -79,6 +79,9 @@ class Api(flask_smorest.Api):
         prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
+    def _register_pagination_header(self):
+        """Nothing: the API pages by cursor, not with flask-smorest's X-Pagination header and its schema."""
+
 
 class IdConverter(BaseConverter):
     """A server-set id in a path: digits that fit a 64-bit integer; anything else is a 404."""

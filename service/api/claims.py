@@ -16,6 +16,7 @@ from ..schemas import (
     LangQuerySchema,
     PageQuerySchema,
 )
+from . import examples
 from .base import Blueprint, idempotent, json_response
 from .media import CLAIM_REVIEW_DOC, CSV, CSV_DOC, LD_JSON, csv_response, jsonld_response, settings, wants
 
@@ -26,12 +27,19 @@ blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims
 class Claims(MethodView):
     """The claim collection."""
     @requires("read")
+    @blp.doc(operationId="listClaims")
     @blp.arguments(ClaimQuerySchema, location="query")
     @blp.response(200, ClaimPageSchema)
     @blp.alt_response(200, success=True, content_type=CSV, schema=CSV_DOC,
                       description="With `Accept: text/csv`: every matching claim, streamed, no paging.")
     def get(self, args):
-        """List claims, newest first, by status, source, relay, subject, party, words or confidence."""
+        """List claims, newest first, by status, source, relay, subject, party, words or confidence.
+
+        Filters combine with AND; `status` may repeat. With `as_of` or `published_before` the
+        filters apply to each claim as it stood then. Claims come without their attributions. A page
+        may hold fewer items than `limit` (even none) with a `next_cursor` when the scan budget ran
+        out first: follow the cursor until it is null. With `Accept: text/csv`, every match, streamed.
+        """
         if wants(CSV):
             return csv_response(args)
         page = queries.list_claims(args)
@@ -40,11 +48,16 @@ class Claims(MethodView):
 
     @requires("write")
     @idempotent
+    @blp.doc(operationId="createClaim")
     @blp.arguments(LangQuerySchema, location="query", unknown=RAISE)
-    @blp.arguments(ClaimSchema)
+    @blp.arguments(ClaimSchema, example=examples.CLAIM)
     @blp.response(201, ClaimSchema)
     def post(self, query, data):
-        """Create a claim, with any attributions in the same transaction."""
+        """Create a claim, with any attributions in the same transaction.
+
+        The answer holds the derived status, confidence and explanation, and the claim's first
+        history entry is written. Parties must be known origin groups. Needs the `write` scope.
+        """
         claim = ledger.create_claim(data)
         view = with_attribution_line(queries.get_claim(claim.id), query["lang"])
         return view, 201, {"Location": f"/v1/claims/{claim.id}"}
@@ -54,6 +67,7 @@ class Claims(MethodView):
 class ClaimItem(MethodView):
     """One claim."""
     @requires("read")
+    @blp.doc(operationId="getClaim")
     @blp.etag
     @blp.arguments(ClaimReadQuerySchema, location="query")
     @blp.response(200, ClaimSchema)
@@ -61,7 +75,12 @@ class ClaimItem(MethodView):
                       description="With `Accept: application/ld+json`: the claim as it stands now, "
                                   "as a schema.org ClaimReview.")
     def get(self, args, claim_id):
-        """Read one claim with its attributions, now or at a past time."""
+        """Read one claim with its attributions, now or at a past time.
+
+        `as_of` answers as the service would have at that time (a claim created later is 404);
+        `published_before` counts only statements published by then. The `ETag` is what `PATCH`
+        needs in `If-Match`. With `Accept: application/ld+json`, a schema.org ClaimReview.
+        """
         if wants(LD_JSON):
             review = claim_review(claim_id, settings())
             blp.set_etag(review)
@@ -72,12 +91,17 @@ class ClaimItem(MethodView):
         return with_attribution_line(view, args["lang"], args.get("as_of"))
 
     @requires("write")
+    @blp.doc(operationId="updateClaim")
     @blp.etag
     @blp.arguments(LangQuerySchema, location="query", unknown=RAISE)
-    @blp.arguments(ClaimPatchSchema(partial=True))
+    @blp.arguments(ClaimPatchSchema(partial=True), example=examples.CLAIM_CHANGE)
     @blp.response(200, ClaimSchema)
     def patch(self, query, changes, claim_id):
-        """Change a claim's text, subjects, parties or event time (needs If-Match)."""
+        """Change a claim's text, subjects, parties or event time (needs If-Match).
+
+        A change of parties re-derives the status and may add a history entry. Without
+        `If-Match` the answer is 428; with a stale one, 412. Needs the `write` scope.
+        """
         ledger.update_claim(
             claim_id, changes, lambda claim: blp.check_etag(queries.get_claim(claim.id), ClaimSchema)
         )
@@ -90,8 +114,13 @@ class ClaimItem(MethodView):
 class ClaimHistory(MethodView):
     """One claim's status and confidence changes."""
     @requires("read")
+    @blp.doc(operationId="listClaimHistory")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, HistoryPageSchema)
     def get(self, args, claim_id):
-        """List a claim's status and confidence changes, oldest first."""
+        """List a claim's status and confidence changes, oldest first.
+
+        Each entry has its time, the new status and confidence, and its cause: the creation,
+        attribution, retraction, document retraction, source change or claim change concerned.
+        """
         return queries.list_history(claim_id, args)

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from .. import ledger, queries
 from ..auth import requires
 from ..schemas import DocumentSchema, RetractionSchema
+from . import examples
 from .base import Blueprint, idempotent
 
 blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="Documents")
@@ -15,10 +16,15 @@ class Documents(MethodView):
     """The document collection."""
     @requires("write")
     @idempotent
-    @blp.arguments(DocumentSchema)
+    @blp.doc(operationId="createDocument")
+    @blp.arguments(DocumentSchema, example=examples.DOCUMENT)
     @blp.response(201, DocumentSchema)
     def post(self, data):
-        """Record a document."""
+        """Record a document.
+
+        Attributions may then cite it by id; its `published_at` stands in for theirs when they
+        have none. Needs the `write` scope.
+        """
         document = ledger.create_document(data)
         return document, 201, {"Location": f"/v1/documents/{document.id}"}
 
@@ -27,9 +33,13 @@ class Documents(MethodView):
 class DocumentItem(MethodView):
     """One document."""
     @requires("read")
+    @blp.doc(operationId="getDocument")
     @blp.response(200, DocumentSchema)
     def get(self, document_id):
-        """Read one document."""
+        """Read one document.
+
+        A retracted document shows `retracted_at` and `retraction_reason`.
+        """
         return queries.get_document(document_id)
 
 
@@ -38,8 +48,13 @@ class DocumentRetraction(MethodView):
     """Retracting a document."""
     @requires("write")
     @idempotent
-    @blp.arguments(RetractionSchema)
+    @blp.doc(operationId="retractDocument")
+    @blp.arguments(RetractionSchema, example=examples.DOCUMENT_RETRACTION)
     @blp.response(200, DocumentSchema)
     def post(self, data, document_id):
-        """Retract a document and every attribution in it."""
+        """Retract a document and every attribution in it.
+
+        Every claim that cited it is re-derived, with history. Retracting it twice is 409, and a
+        retracted document cannot be cited again. Needs the `write` scope.
+        """
         return ledger.retract_document(document_id, data["reason"])

@@ -13,9 +13,13 @@ blp = Blueprint("health", __name__, description="Service health")
 @blp.route("/healthz")
 class Health(MethodView):
     """Whether the service can answer."""
+    @blp.doc(operationId="getHealth")
     @blp.response(200, HealthSchema)
     def get(self):
-        """Report database reachability and the SQLite library version."""
+        """Report database reachability and the SQLite library version.
+
+        Needs no token. When the database cannot be reached the answer is a 503 problem.
+        """
         try:
             db.execute_sql("SELECT 1")
         except Exception as error:  # any failure to reach the database means 'not ready'

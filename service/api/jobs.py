@@ -15,9 +15,14 @@ blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Changes ap
 class JobItem(MethodView):
     """One job."""
     @requires("read")
+    @blp.doc(operationId="getJob")
     @blp.response(200, JobSchema)
     def get(self, job_id):
-        """Read a job: queued, running, done or failed, with how many claims its change re-derives."""
+        """Read a job: queued, running, done or failed, with how many claims its change re-derives.
+
+        A `PATCH` of a source behind many claims answers 202 with a job; poll it here until its
+        `state` is done or failed. The change applies whole: no reader sees part of it.
+        """
         return queries.get_job(job_id)
 
 
