@@ -1,4 +1,4 @@
-"""The `reportedly` command: serve, migrate, seed, keys, openapi."""
+"""The `reportedly` command: serve, migrate, seed, keys, openapi, import, export."""
 
 import contextlib
 import json
@@ -117,3 +117,56 @@ def openapi_text():
     with app.app_context():
         document = app.extensions["reportedly.api"].spec.to_dict()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+@main.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Validate every line, write nothing.")
+@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Lines per all-or-nothing batch.")
+def import_command(file, dry_run, batch_size):
+    """Import JSON Lines of sources, documents and claims from FILE (- for standard input)."""
+    from .bulk import import_ndjson
+
+    with connected(), import_progress(file) as progress:
+        report = import_ndjson(file, batch_size=batch_size, dry_run=dry_run,
+                               origin=f"cli:{file.name}"[:200], progress=progress)
+    click.echo(json.dumps(report, default=str, indent=2))
+    if report["errors"]:
+        raise SystemExit(1)
+
+
+@contextlib.contextmanager
+def import_progress(file):
+    """A progress callback: a bar on a terminal, a plain line per batch otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda report: click.echo(
+            f"import: {report['lines']} lines, {report['counts']['claims']} claims written", err=True)
+        return
+    from tqdm import tqdm
+
+    total = os.fstat(file.fileno()).st_size if file.seekable() else None
+    with tqdm(total=total, unit="B", unit_scale=True, desc="import", file=sys.stderr) as bar:
+        yield lambda report: (bar.update(file.tell() - bar.n) if total else bar.update(0),
+                              bar.set_postfix(claims=report["counts"]["claims"]))
+
+
+@main.command("export")
+@click.argument("file", type=click.File("w", encoding="utf-8", lazy=True))
+@click.option("--as-of", help="Export the ledger as it stood at this RFC 3339 time.")
+def export_command(file, as_of):
+    """Export sources, documents and claims as JSON Lines to FILE (- for standard output)."""
+    from marshmallow import ValidationError
+
+    from .export import export_ndjson
+    from .fields import AwareTime
+
+    moment = None
+    if as_of is not None:
+        try:
+            moment = AwareTime().deserialize(as_of)
+        except ValidationError:
+            raise click.BadParameter("must be an RFC 3339 time with an offset", param_hint="--as-of") from None
+    with connected():
+        count = export_ndjson(file, moment)
+    click.echo(f"export: {count} lines", err=True)

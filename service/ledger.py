@@ -5,9 +5,9 @@ service.rules (via facts.derive_current_many), stores the derived fields on the 
 and appends a history entry when status or confidence changed.
 """
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
-from .db import db, write_time
+from .db import db, is_postgresql, write_time
 from .errors import Conflict, Invalid, NotFound
 from .facts import derive_current_many
 from .models import (
@@ -185,6 +185,74 @@ def create_claim(data):
     return claim
 
 
+def create_claims(claims, documents, now):
+    """Create many claims with their attributions in the current transaction (bulk import).
+
+    What create_claim does for one claim, with batched inserts: the caller has validated
+    each claim and checked and locked what its attributions name (`documents` maps each
+    cited document id to its row). An attribution may carry `retracted_at` and
+    `retraction_reason` (an imported retraction). Returns the new Claim rows, derived.
+    """
+    rows = [
+        {"id": claim_id, "created_at": now, "updated_at": now, "status": "unconfirmed", "confidence": None,
+         "likelihood": None, "explanation": [], "origins": [], **{f: data[f] for f in CLAIM_FIELDS}}
+        for claim_id, data in zip(_new_ids(Claim, len(claims)), claims, strict=True)
+    ]
+    _insert_rows(Claim, rows)
+    _insert_rows(ClaimRevision, [
+        {"claim": row["id"], "valid_from": now, **{f: row[f] for f in CLAIM_FIELDS}} for row in rows
+    ])
+    _insert_rows(ClaimTerm, [t for row in rows for t in _claim_terms(row["id"], row["subjects"], row["parties"])])
+    cited = [(row["id"], a) for row, data in zip(rows, claims, strict=True) for a in data.get("attributions", [])]
+    attribution_ids = _new_ids(Attribution, len(cited))
+    _insert_rows(Attribution, [
+        _attribution_row(attribution_id, claim_id, a, documents.get(a.get("document_id")), now)
+        for attribution_id, (claim_id, a) in zip(attribution_ids, cited, strict=True)
+    ])
+    _insert_rows(Relay, [
+        {"attribution": attribution_id, "position": i, "source": s}
+        for attribution_id, (_, a) in zip(attribution_ids, cited, strict=True)
+        for i, s in enumerate(a.get("via") or [])
+    ])
+    created = [Claim(**row) for row in rows]
+    refresh_claims(created, "created", None, now, always=True)
+    return created
+
+
+def _attribution_row(attribution_id, claim_id, data, document, now):
+    """An Attribution row as _insert_attribution stores it, retraction included."""
+    published_at = data.get("published_at") or (document.published_at if document else None)
+    return {
+        "id": attribution_id, "claim": claim_id, "source": data["source"], "document": document.id if document else None,
+        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
+        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
+        "retracted_at": data.get("retracted_at"), "retraction_reason": data.get("retraction_reason"),
+    }
+
+
+def _new_ids(model, count):
+    """`count` fresh ids for a model's rows, in ascending order, taken inside the write transaction."""
+    if count == 0:
+        return []
+    if is_postgresql():  # from the table's sequence
+        cursor = db.execute_sql(
+            "SELECT nextval(%s) FROM generate_series(1, %s)", (f"{model._meta.table_name}_id_seq", count)
+        )
+        return sorted(row[0] for row in cursor)
+    # SQLite: BEGIN IMMEDIATE holds the only write lock, so the ids after the largest are free.
+    start = model.select(fn.MAX(model.id)).scalar() or 0
+    return list(range(start + 1, start + 1 + count))
+
+
+def _insert_rows(model, rows):
+    """Insert rows in chunks that stay under SQLite's limit of bound variables per statement."""
+    if not rows:
+        return
+    per_chunk = max(1, 30000 // len(rows[0]))
+    for start in range(0, len(rows), per_chunk):
+        model.insert_many(rows[start:start + per_chunk]).as_rowcount().execute()
+
+
 def update_claim(claim_id, changes, check_precondition):
     """Change a claim's own fields; `check_precondition(claim)` enforces If-Match inside the transaction."""
     with db.atomic():
@@ -210,11 +278,14 @@ def _record_claim_revision(claim, now):
     """Snapshot the claim's own fields and re-index its subjects and parties (the text indexes itself)."""
     ClaimRevision.create(claim=claim.id, valid_from=now, **{f: getattr(claim, f) for f in CLAIM_FIELDS})
     ClaimTerm.delete().where(ClaimTerm.claim == claim.id).execute()
-    terms = {("subject", s.casefold()) for s in claim.subjects}
-    terms |= {("party", p) for p in claim.parties}
-    ClaimTerm.insert_many(
-        [{"claim": claim.id, "kind": kind, "term": term} for kind, term in sorted(terms)]
-    ).execute()
+    ClaimTerm.insert_many(_claim_terms(claim.id, claim.subjects, claim.parties)).execute()
+
+
+def _claim_terms(claim_id, subjects, parties):
+    """The ClaimTerm rows of a claim's subjects (case-folded) and parties."""
+    terms = {("subject", s.casefold()) for s in subjects}
+    terms |= {("party", p) for p in parties}
+    return [{"claim": claim_id, "kind": kind, "term": term} for kind, term in sorted(terms)]
 
 
 def _require_parties(parties):
