@@ -25,6 +25,8 @@ from .models import (
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
+# Claims re-derived per refresh_claims call by create_claims.
+BULK_REFRESH = 1000
 # Concurrent writes on PostgreSQL serialize on row locks, always taken in one order:
 # sources (shared, or exclusive by a source change), then a cited document (shared,
 # or exclusive by its retraction), then claims by ascending id.
@@ -215,7 +217,8 @@ def create_claims(claims, documents, now):
         for i, s in enumerate(a.get("via") or [])
     ])
     created = [Claim(**row) for row in rows]
-    refresh_claims(created, "created", None, now, always=True)
+    for start in range(0, len(created), BULK_REFRESH):  # bounded IN lists and multi-row inserts
+        refresh_claims(created[start:start + BULK_REFRESH], "created", None, now, always=True)
     return created
 
 
@@ -245,12 +248,20 @@ def _new_ids(model, count):
 
 
 def _insert_rows(model, rows):
-    """Insert rows in chunks that stay under SQLite's limit of bound variables per statement."""
+    """Insert rows (dicts of field name -> value, one shape) in multi-row INSERTs under SQLite's
+    bound-variable limit; the SQL is built once per chunk size, values through each field's db_value."""
     if not rows:
         return
-    per_chunk = max(1, 30000 // len(rows[0]))
+    fields = [model._meta.fields[name] for name in rows[0]]
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    row_sql = "(" + ", ".join([db.obj.param] * len(fields)) + ")"
+    per_chunk = max(1, 30000 // len(fields))
     for start in range(0, len(rows), per_chunk):
-        model.insert_many(rows[start:start + per_chunk]).as_rowcount().execute()
+        chunk = rows[start:start + per_chunk]
+        params = [f.db_value(row[f.name]) for row in chunk for f in fields]
+        db.execute_sql(
+            f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ' + ", ".join([row_sql] * len(chunk)), params
+        )
 
 
 def update_claim(claim_id, changes, check_precondition):
