@@ -2,21 +2,25 @@
 
 import logging
 
-from flask import Flask
+from flask import Flask, g
 
-from . import auth, idempotency, ratelimit
+from . import auth, ratelimit
 from .api import register_api
 from .config import load_config
-from .db import init_database, register_connection_hooks
+from .db import borrow, give_back, init_database
 from .problems import register_error_handlers
 
 
-def create_app(config=None):
-    """Build the application: config, database, request hooks, API, error handlers."""
+def create_app(config=None, with_database=True):
+    """Build the application: config, database, request hooks, API, error handlers.
+
+    `with_database=False` builds the app only to describe it (the OpenAPI document): no database is set up.
+    """
     app = Flask(__name__)
     configure(app, config)
-    database = app.extensions["reportedly.db"] = init_database(app.config)
-    register_request_hooks(app, database)
+    if with_database:
+        app.extensions["reportedly.db"] = init_database(app.config)
+        register_request_hooks(app)
     app.extensions["reportedly.api"] = register_api(app)
     register_error_handlers(app)
     return app
@@ -41,12 +45,18 @@ def configure(app, overrides=None):
     logging.getLogger("reportedly").setLevel(app.config["LOG_LEVEL"].upper())
 
 
-def register_request_hooks(app, database):
-    """Per request, in order: connect, authenticate, rate-limit, claim an Idempotency-Key."""
-    register_connection_hooks(app, database)
+def register_request_hooks(app):
+    """Per request, in order: borrow the connection, authenticate, rate-limit; give the connection back."""
+    app.before_request(_borrow_connection)
     app.before_request(auth.authenticate)
     ratelimit.init_rate_limit(app)
     app.before_request(ratelimit.limit_requests)
-    app.before_request(idempotency.claim_key)
-    app.after_request(idempotency.store_answer)
-    app.teardown_request(idempotency.release_on_error)
+    app.teardown_request(_give_back_connection)
+
+
+def _borrow_connection():
+    g.opened_connection = borrow()
+
+
+def _give_back_connection(error):
+    give_back(g.pop("opened_connection", False), error)

@@ -113,7 +113,7 @@ def openapi_text():
     """The OpenAPI document as stable, pretty JSON."""
     from . import create_app
 
-    app = create_app()
+    app = create_app(with_database=False)
     with app.app_context():
         document = app.extensions["reportedly.api"].spec.to_dict()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -50,11 +50,8 @@ def test_every_write_needs_a_token_of_its_scope(client, ledger, world, method, p
 
 
 def test_tokens_are_stored_only_as_hashes(app, tokens):
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         stored = [value for row in Token.select().tuples() for value in row if isinstance(value, str)]
-    finally:
-        db.close()
     for token in tokens.values():
         secret = token.rsplit("_", 1)[1]
         assert all(token not in value and secret not in value for value in stored)
@@ -62,12 +59,9 @@ def test_tokens_are_stored_only_as_hashes(app, tokens):
 
 def test_a_revoked_token_is_401_even_on_public_reads(client, ledger, world):
     assert client.get("/v1/claims", headers=ledger.auth("read")).status_code == 200
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         assert revoke_token("test-read") is True
         assert revoke_token("test-read") is False
-    finally:
-        db.close()
     response = client.get("/v1/claims", headers=ledger.auth("read"))
     assert response.status_code == 401 and response.mimetype == "application/problem+json"
     assert client.get("/v1/claims").status_code == 200
@@ -83,11 +77,8 @@ def test_a_tampered_secret_is_refused(client, ledger):
 def test_reads_need_a_token_when_public_reads_are_off(database_url, path):
     app = build_app(database_url, PUBLIC_READS=False)
     client = app.test_client()
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         token = create_token("reader", "read")
-    finally:
-        db.close()
     response = client.get(path)
     assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code in (200, 404)

@@ -29,8 +29,7 @@ def snapshot():
 
 def test_a_version_1_database_with_data_upgrades_intact(fresh_database):
     app = build_app(fresh_database(), schema_version=1)
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         load_seeds(SEEDS)
         [arms] = Claim.select().where(Claim.text.contains("artillery"))
         ledger.update_source("nyt", {"reliability": "E"})
@@ -41,8 +40,6 @@ def test_a_version_1_database_with_data_upgrades_intact(fresh_database):
         before = snapshot()
         assert migrate() == LATEST
         after = snapshot()
-    finally:
-        db.close()
     assert {name: rows for name, rows in after.items() if name != "ClaimTerm"} == \
            {name: rows for name, rows in before.items() if name != "ClaimTerm"}
     assert after["ClaimTerm"] == [row for row in before["ClaimTerm"] if row[2] != "word"]
@@ -63,11 +60,8 @@ def test_several_migrators_at_once(fresh_database):
     assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results]
     assert {r.stdout.strip() for r in results} == {f"schema at version {LATEST}"}
     build_app(env["REPORTEDLY_DATABASE_URL"])
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         assert sorted(runner().applied()) == sorted(NAMES.values()) and current_version() == LATEST
-    finally:
-        db.close()
 
 
 TEXTS = [
@@ -86,11 +80,8 @@ QUERIES = ["son", "son-hui", "hui son", "kcna", "KCNA photos", "pyŏngyang", "py
 def search_ledger(fresh_database):
     """The texts above as claims; returns the client and {claim id: text}."""
     client = build_app(fresh_database()).test_client()
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         token = create_token("search", "write")
-    finally:
-        db.close()
     claims = {}
     for text in TEXTS:
         response = client.post("/v1/claims", json={"text": text}, headers={"Authorization": f"Bearer {token}"})
