@@ -130,8 +130,8 @@ def import_command(file, dry_run, batch_size):
 
     with connected(), import_progress(file) as progress:
         report = import_ndjson(file, batch_size=batch_size, dry_run=dry_run,
-                               origin=f"cli:{file.name}"[:200], progress=progress)
-    click.echo(json.dumps(report, default=str, indent=2))
+                               origin=f"cli:{getattr(file, 'name', '-')}"[:200], progress=progress)
+    click.echo(json.dumps(report, default=lambda moment: moment.isoformat(), indent=2))
     if report["errors"]:
         raise SystemExit(1)
 

@@ -307,3 +307,24 @@ def test_the_import_endpoint_limits_body_and_line_size(database_url):
     response = post_import(client, long_line, token)
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"lines.2": ["Longer than 300 bytes."]}
+
+
+def test_the_commands_import_and_export_through_files_and_pipes(database_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    build_app(database_url)
+    monkeypatch.setenv("REPORTEDLY_DATABASE_URL", database_url)
+    runner = CliRunner()
+    lines = content(8)
+    bad = runner.invoke(main, ["import", "--batch-size", "4", "-"], input=ndjson([*lines[:9], {"type": "claim"}]))
+    assert bad.exit_code == 1
+    assert json.loads(bad.stdout)["errors"] == [{"line": 10, "field": "text", "reason": "Missing data for required field."}]
+    assert "import: 8 lines" in bad.stderr  # plain progress lines when not on a terminal
+    (tmp_path / "in.ndjson").write_bytes(ndjson([claim_line(i) for i in (0, 1, 2, 4)]))
+    good = runner.invoke(main, ["import", str(tmp_path / "in.ndjson")])
+    assert good.exit_code == 0 and json.loads(good.stdout)["counts"]["claims"] == 4
+    exported = runner.invoke(main, ["export", "-"])
+    assert exported.exit_code == 0 and exported.stdout.count('"type":"claim"') == 5
+    assert runner.invoke(main, ["export", "--as-of", "yesterday", "-"]).exit_code == 2
