@@ -67,18 +67,18 @@ class Server:
         env = {**env, "REPORTEDLY_BIND": f"127.0.0.1:{self.port}"}
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
-    def wait(self, path, seconds=60):
+    def wait(self, path, seconds=120):
+        """The server once it answers `path`; stopped, and an error, if it never does."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited early: {self.process.args}")
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if requests.get(self.base + path, timeout=1).status_code == 200:
+                if requests.get(self.base + path, timeout=10).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.2)
-        raise SystemExit(f"server never answered {path}")
+        self.stop()
+        raise SystemExit(f"server never answered {path}: {self.process.args}")
 
     def stop(self):
         self.process.terminate()

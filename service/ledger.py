@@ -216,10 +216,35 @@ def create_claims(claims, documents, now):
         for attribution_id, (_, a) in zip(attribution_ids, cited, strict=True)
         for i, s in enumerate(a.get("via") or [])
     ])
-    created = [Claim(**row) for row in rows]
+    created = [_BulkClaim(**row) for row in rows]
     for start in range(0, len(created), BULK_REFRESH):  # bounded IN lists and multi-row inserts
-        refresh_claims(created[start:start + BULK_REFRESH], "created", None, now, always=True)
+        run = created[start:start + BULK_REFRESH]
+        refresh_claims(run, "created", None, now, always=True)
+        _store_claims(run)
     return created
+
+
+class _BulkClaim(Claim):
+    """A claim created in bulk. refresh_claims stores each claim with save(), one UPDATE each, which
+    was half of an import's time: here save() waits, and _store_claims writes the run in one executemany."""
+
+    class Meta:
+        table_name = "claim"
+
+    def save(self, *args, **kwargs):
+        self._unsaved = True
+        return 1
+
+
+def _store_claims(claims):
+    """Write every field of the claims whose save() waited, as Model.save() would, in one executemany."""
+    waiting = [c for c in claims if c.__dict__.pop("_unsaved", False)]
+    if not waiting:
+        return
+    fields = [f for f in Claim._meta.sorted_fields if not f.primary_key]
+    assignments = ", ".join(f'"{f.column_name}" = {db.obj.param}' for f in fields)
+    rows = [[f.db_value(getattr(c, f.name)) for f in fields] + [c.id] for c in waiting]
+    db.cursor().executemany(f'UPDATE "claim" SET {assignments} WHERE "id" = {db.obj.param}', rows)
 
 
 def _attribution_row(attribution_id, claim_id, data, document, now):
