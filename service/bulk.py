@@ -13,9 +13,9 @@ import json
 
 from marshmallow import ValidationError
 
-from . import ledger
+from . import ledger, timeline
 from .clock import utcnow
-from .db import db, write_time
+from .db import db
 from .errors import Conflict, Invalid, NotFound
 from .models import Document, ImportReport, Source
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
@@ -221,7 +221,7 @@ class Import:
         tally = {"sources": [], "documents": [], "claims": [], "attributions": 0}
         try:
             parsed = self._parse(batch)
-            with db.atomic():
+            with ledger.claim_write():
                 at = self._write(parsed, tally)
                 entry["at"] = at.isoformat() if at else None
                 entry["written"] = True
@@ -295,7 +295,7 @@ class Import:
         if not claims:
             return None
         documents = self._check_references(claims)
-        now = write_time()
+        now = timeline.write_moment()
         for _, data, extras in claims:
             for attribution, extra in zip(data["attributions"], extras or [], strict=True):
                 if extra.get("retracted"):
