@@ -293,6 +293,7 @@ def test_the_import_endpoint_reports_bad_lines_and_dry_runs(client, tokens):
     assert dry.get_json()["id"] is None and dry.get_json()["counts"]["claims"] == 3
     assert len(client.get("/v1/claims").get_json()["items"]) == 1
     assert post_import(client, b"{}", tokens["admin"], content_type="application/json").status_code == 415
+    assert post_import(client, b"", tokens["admin"]).status_code == 400
 
 
 def test_the_import_endpoint_limits_body_and_line_size(database_url):

@@ -31,7 +31,7 @@ schemathesis.openapi.media_type("application/x-ndjson", st.one_of(
         b'{"type":"claim","text":"From a bulk line.","attributions":[{"source":"nyt","stance":"supports",'
         b'"basis":"secondhand","confidence":0.5}]}\n',
     ]),
-    st.binary(max_size=200),
+    st.binary(min_size=1, max_size=200),
 ))
 REFERENCE_FIELDS = {"source", "via", "document_id", "publisher", "parties", "cursor", "quote", "affiliation", "id"}
 

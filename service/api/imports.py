@@ -13,7 +13,8 @@ from .base import Blueprint
 blp = Blueprint("imports", __name__, url_prefix="/v1/imports", description="Bulk import")
 NDJSON = "application/x-ndjson"
 BODY = {"required": True, "content": {NDJSON: {"schema": {
-    "type": "string", "description": "One JSON object a line, each with `type`: source, document or claim.",
+    "type": "string", "minLength": 1,
+    "description": "One JSON object a line, each with `type`: source, document or claim.",
 }}}}
 
 
@@ -29,6 +30,8 @@ class Imports(MethodView):
         """Import JSON Lines, all-or-nothing per batch; a bad line stops the import (422 naming the lines)."""
         if request.mimetype != NDJSON:
             raise Problem(415, f"Send the body as {NDJSON}.")
+        if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+            raise Problem(400, "The request needs a body: the JSON Lines to import.")
         config = current_app.config
         request.max_content_length = config["IMPORT_MAX_BYTES"]
         report = bulk.import_ndjson(
