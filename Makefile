@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 VAR := var
 TOKEN_FILE := $(VAR)/admin.token
 
-.PHONY: run test install install-test openapi bench clean
+.PHONY: run test install install-test openapi bench bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,17 @@ test: install-test
 openapi: install
 	$(BIN)/reportedly openapi
 
-bench: install-test
+## make bench: every benchmark at its quick size; `make bench BENCH_IMPORT_CLAIMS=1000000` for the 1M import
+BENCH_IMPORT_CLAIMS ?= 100000
+bench: install-test bench-tools
 	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/run.py
+	$(BIN)/python bench/import_speed.py --claims $(BENCH_IMPORT_CLAIMS)
+	$(BIN)/python bench/http.py
+
+# wrk (Debian) drives the HTTP benchmark; Datasette, compared with, lives in its own venv, never in ours.
+bench-tools:
+	@command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	@test -x .venv-bench/bin/datasette || ($(PYTHON) -m venv .venv-bench && .venv-bench/bin/pip install --quiet datasette)
 
 clean:
-	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis tests/node_modules
+	rm -rf $(VENV) .venv-bench $(VAR) .pytest_cache .hypothesis tests/node_modules

@@ -1,4 +1,4 @@
-"""The `reportedly` command: serve, migrate, seed, keys, verify, openapi, backup, restore, export-prov."""
+"""The `reportedly` command: serve, migrate, seed, keys, verify, openapi, backup, restore, import, export."""
 
 import contextlib
 import json
@@ -176,19 +176,74 @@ def run_backup_step(step, *args):
 def describe_counts(counts):
     """'12 claim, 3 source, ...' for the tables that hold rows."""
     return ", ".join(f"{n} {table}" for table, n in counts.items() if n) or "no rows"
-@main.command("export-prov")
-@click.option("--format", "format_name", default="prov-json", show_default=True,
-              type=click.Choice(["prov-json", "provn", "prov-jsonld", "turtle"]), help="The PROV serialisation.")
-@click.argument("output", default="-")
-def export_prov(format_name, output):
-    """Write the whole ledger as one W3C PROV document to OUTPUT (a file, or - for stdout)."""
+
+
+@main.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Validate every line, write nothing.")
+@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Lines per all-or-nothing batch.")
+def import_command(file, dry_run, batch_size):
+    """Import JSON Lines of sources, documents and claims from FILE (- for standard input)."""
+    from .bulk import import_ndjson
+
+    with connected(), import_progress(file) as progress:
+        report = import_ndjson(file, batch_size=batch_size, dry_run=dry_run,
+                               origin=f"cli:{getattr(file, 'name', '-')}"[:200], progress=progress)
+    click.echo(json.dumps(report, default=lambda moment: moment.isoformat(), indent=2))
+    if report["errors"]:
+        raise SystemExit(1)
+
+
+@contextlib.contextmanager
+def import_progress(file):
+    """A progress callback: a bar on a terminal, a plain line per batch otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda report: click.echo(
+            f"import: {report['lines']} lines, {report['counts']['claims']} claims written", err=True)
+        return
+    from tqdm import tqdm
+
+    total = os.fstat(file.fileno()).st_size if file.seekable() else None
+    with tqdm(total=total, unit="B", unit_scale=True, desc="import", file=sys.stderr) as bar:
+        yield lambda report: (bar.update(file.tell() - bar.n) if total else bar.update(0),
+                              bar.set_postfix(claims=report["counts"]["claims"]))
+
+
+@main.command("export")
+@click.argument("file", type=click.File("w", encoding="utf-8", lazy=True))
+@click.option("--as-of", help="Export the ledger as it stood at this RFC 3339 time (JSON Lines only).")
+@click.option("--format", "format_name", default="ndjson", show_default=True,
+              type=click.Choice(["ndjson", "prov-json", "provn", "prov-jsonld", "turtle"]),
+              help="JSON Lines that import back, or the whole ledger as one W3C PROV document.")
+def export_command(file, as_of, format_name):
+    """Export sources, documents and claims to FILE (- for standard output): JSON Lines, or W3C PROV."""
+    if format_name != "ndjson":
+        if as_of is not None:
+            raise click.BadParameter("goes with --format ndjson only", param_hint="--as-of")
+        export_provenance(file, format_name)
+        return
+    from marshmallow import ValidationError
+
+    from .export import export_ndjson
+    from .fields import AwareTime
+
+    moment = None
+    if as_of is not None:
+        try:
+            moment = AwareTime().deserialize(as_of)
+        except ValidationError:
+            raise click.BadParameter("must be an RFC 3339 time with an offset", param_hint="--as-of") from None
+    with connected():
+        count = export_ndjson(file, moment)
+    click.echo(f"export: {count} lines", err=True)
+
+
+def export_provenance(file, format_name):
+    """The whole ledger as one W3C PROV document (built in memory: prov serialises whole documents)."""
     from .formats.provenance import serialize
     from .interchange import ledger_provenance
 
     with connected():
-        text = serialize(ledger_provenance(load_config()), format_name)
-    if output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        file.write(serialize(ledger_provenance(load_config()), format_name))
+    click.echo(f"export: the ledger as {format_name}", err=True)

@@ -47,6 +47,9 @@ DEFAULTS = {
     # PostgreSQL connection pool: connections a worker keeps, and how long to wait for one.
     "DB_POOL_SIZE": 8,
     "DB_POOL_TIMEOUT_SECONDS": 10.0,
+    # POST /v1/imports: the largest body (256 MiB), and the longest line in it (4 MiB).
+    "IMPORT_MAX_BYTES": 256 * 1024 * 1024,
+    "IMPORT_MAX_LINE_BYTES": 4 * 1024 * 1024,
     # Signs the web pages' session cookie; empty means a random key per server start
     # (`reportedly serve` makes one for all its workers), which logs everyone out on restart.
     "SECRET_KEY": "",

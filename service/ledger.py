@@ -9,11 +9,11 @@ timelines past-time reads use (service.timeline) in the same transaction.
 import contextlib
 from datetime import timedelta
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from . import timeline
 from .clock import utcnow
-from .db import db
+from .db import db, is_postgresql
 from .errors import Conflict, Invalid, NotFound
 from .facts import inputs_many
 from .metrics import count_rederived
@@ -28,6 +28,7 @@ from .models import (
     Relay,
     Source,
     SourceRevision,
+    TermSpan,
 )
 from .rules import derive_status, world_timeline
 from .search import subject_term, words_of
@@ -240,6 +241,72 @@ def create_claim(data):
             _insert_attribution(claim, attribution, document, now)
         refresh_claim(claim, "created", claim.id, now, always=True)
     return claim
+
+
+def create_claims(claims, documents, now):
+    """Create many claims with their attributions in the current transaction (bulk import).
+
+    What create_claim does for one claim, with batched inserts: the caller has validated
+    each claim and checked and locked what its attributions name inside a claim_write()
+    (`documents` maps each cited document id to its row), and read `now` with
+    timeline.write_moment(). An attribution may carry `retracted_at` and
+    `retraction_reason` (an imported retraction). Returns the new Claim rows, derived.
+    """
+    rows = [
+        {"id": claim_id, "created_at": now, "updated_at": now, "status": "unconfirmed", "confidence": None,
+         "likelihood": None, "explanation": [], "origins": [], **{f: data[f] for f in CLAIM_FIELDS}}
+        for claim_id, data in zip(_new_ids(Claim, len(claims)), claims, strict=True)
+    ]
+    timeline.insert_rows(Claim, rows)
+    timeline.insert_rows(ClaimRevision, [
+        {"claim": row["id"], "valid_from": now, **{f: row[f] for f in CLAIM_FIELDS}} for row in rows
+    ])
+    created = [Claim(**row) for row in rows]
+    # A new claim has no open term spans: record_terms would only add these, one query per claim.
+    timeline.insert_rows(TermSpan, [
+        {"claim": claim.id, "kind": kind, "term": term, "valid_from": timeline.micros(now, None),
+         "valid_to": timeline.FOREVER}
+        for claim in created for kind, term in sorted(claim_terms(claim))
+    ])
+    cited = [(row["id"], a) for row, data in zip(rows, claims, strict=True) for a in data.get("attributions", [])]
+    attribution_ids = _new_ids(Attribution, len(cited))
+    timeline.insert_rows(Attribution, [
+        _attribution_row(attribution_id, claim_id, a, documents.get(a.get("document_id")), now)
+        for attribution_id, (claim_id, a) in zip(attribution_ids, cited, strict=True)
+    ])
+    timeline.insert_rows(Relay, [
+        {"attribution": attribution_id, "position": i, "source": s}
+        for attribution_id, (_, a) in zip(attribution_ids, cited, strict=True)
+        for i, s in enumerate(a.get("via") or [])
+    ])
+    for start in range(0, len(created), REDERIVE_BATCH):
+        refresh_claims(created[start:start + REDERIVE_BATCH], "created", None, now, always=True)
+    return created
+
+
+def _attribution_row(attribution_id, claim_id, data, document, now):
+    """An Attribution row as _insert_attribution stores it, retraction included."""
+    published_at = data.get("published_at") or (document.published_at if document else None)
+    return {
+        "id": attribution_id, "claim": claim_id, "source": data["source"], "document": document.id if document else None,
+        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
+        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
+        "retracted_at": data.get("retracted_at"), "retraction_reason": data.get("retraction_reason"),
+    }
+
+
+def _new_ids(model, count):
+    """`count` fresh ids for a model's rows, in ascending order, taken inside the write transaction."""
+    if count == 0:
+        return []
+    if is_postgresql():  # from the table's sequence
+        cursor = db.execute_sql(
+            "SELECT nextval(%s) FROM generate_series(1, %s)", (f"{model._meta.table_name}_id_seq", count)
+        )
+        return sorted(row[0] for row in cursor)
+    # SQLite: BEGIN IMMEDIATE holds the only write lock, so the ids after the largest are free.
+    start = model.select(fn.MAX(model.id)).scalar() or 0
+    return list(range(start + 1, start + 1 + count))
 
 
 def update_claim(claim_id, changes, check_precondition):

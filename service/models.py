@@ -329,6 +329,16 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("client", "key"), True),)
 
 
+class ImportReport(BaseModel):
+    """One bulk import: its state, where its batches ended, what it created and why it stopped."""
+
+    started_at = UTCTimeField()
+    finished_at = UTCTimeField(null=True)
+    state = CharField(max_length=12)  # running, completed, failed
+    origin = CharField(max_length=200)
+    body = JSONField()
+
+
 MODELS = (
     Source,
     SourceRevision,

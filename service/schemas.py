@@ -291,3 +291,84 @@ class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema, LangQuerySchema):
     party = Slug()
     q = Text(1, 200, metadata={"description": "Words the claim's text holds, every one; at least one letter or digit."})
     min_confidence = fields.Float(validate=validate.Range(min=0, max=1))
+
+
+# --- bulk import (spec §10) --------------------------------------------------------
+
+
+class RetractedLineSchema(Schema):
+    """Keys a bulk line may carry beside the API's own: an imported retraction."""
+
+    retracted = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    retraction_reason = Text(1, 2000, allow_none=True, load_default=None)
+
+
+class DocumentLineSchema(RetractedLineSchema):
+    """The bulk-only keys of a document line: the client key later lines cite it by."""
+
+    key = Text(1, 200, allow_none=True, load_default=None)
+
+
+class AttributionLineSchema(RetractedLineSchema):
+    """The bulk-only keys of an attribution on a claim line: the client key of its document."""
+
+    document_key = Text(1, 200, allow_none=True, load_default=None)
+
+
+class ImportBatchSchema(Schema):
+    """Where one batch of an import began and ended, and whether it was written."""
+
+    first_line = fields.Integer()
+    last_line = fields.Integer()
+    written = fields.Boolean()
+    at = fields.String(allow_none=True, metadata={"format": "date-time",
+                                                  "description": "The time its claims' `created` entries carry."})
+
+
+class ImportErrorSchema(Schema):
+    """A line that stopped the import: its number, the dotted field (null for the whole line) and why."""
+
+    line = fields.Integer()
+    field = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class ImportCountsSchema(Schema):
+    """How many of each thing the written batches created."""
+
+    sources = fields.Integer()
+    documents = fields.Integer()
+    claims = fields.Integer()
+    attributions = fields.Integer()
+
+
+class ImportCreatedSchema(Schema):
+    """The ids the import created: source ids, and document and claim ids as inclusive [first, last] ranges."""
+
+    sources = fields.List(fields.String())
+    documents = fields.List(fields.List(fields.Integer()))
+    claims = fields.List(fields.List(fields.Integer()))
+
+
+class ImportReportSchema(Schema):
+    """What an import did: its state, batches, counts, created ids and line errors."""
+
+    id = fields.Integer(allow_none=True, metadata={"description": "Null for a dry run, which is not kept."})
+    state = fields.String(metadata={"enum": ["running", "completed", "failed"]})
+    origin = fields.String()
+    dry_run = fields.Boolean()
+    started_at = AwareTime()
+    finished_at = AwareTime(allow_none=True)
+    batch_size = fields.Integer()
+    lines = fields.Integer()
+    counts = fields.Nested(ImportCountsSchema)
+    batches = fields.List(fields.Nested(ImportBatchSchema))
+    created = fields.Nested(ImportCreatedSchema)
+    errors = fields.List(fields.Nested(ImportErrorSchema))
+
+
+class ImportQuerySchema(Schema):
+    """Options of POST /v1/imports."""
+
+    dry_run = fields.Boolean(load_default=False)
+    batch_size = fields.Integer(validate=validate.Range(min=1, max=100_000))

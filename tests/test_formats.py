@@ -284,7 +284,7 @@ def test_seed_claims_each_validate_and_round_trip(seeded, client):
         assert_valid_prov(texts, direct(seeded, interchange.claim_provenance, item["id"], seeded.config))
 
 
-def test_export_prov_writes_the_whole_ledger_in_every_format(seeded, database_url, tmp_path, monkeypatch):
+def test_export_writes_the_whole_ledger_in_every_prov_format(seeded, database_url, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from service.cli import main
@@ -294,7 +294,7 @@ def test_export_prov_writes_the_whole_ledger_in_every_format(seeded, database_ur
     texts = {}
     for name in PROV_FORMATS:
         output = tmp_path / f"ledger.{name}"
-        result = CliRunner().invoke(main, ["export-prov", "--format", name, str(output)])
+        result = CliRunner().invoke(main, ["export", "--format", name, str(output)])
         assert result.exit_code == 0, result.output
         texts[name] = output.read_text(encoding="utf-8")
     expected = direct(seeded, interchange.ledger_provenance, seeded.config, batch=7)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.generation.modes import GenerationMode
 
 from service.auth import create_token
@@ -26,6 +27,15 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # portable JSON Schema pattern says.
 REFERENCE_FIELDS = {"source", "via", "document_id", "publisher", "parties", "cursor", "quote", "affiliation", "id",
                     "q"}
+# POST /v1/imports takes JSON Lines: a few real lines (one citing a seeded source) or any bytes.
+schemathesis.openapi.media_type("application/x-ndjson", st.one_of(
+    st.sampled_from([
+        b'{"type":"source","id":"bulk-line","name":"Bulk","kind":"other"}\n',
+        b'{"type":"claim","text":"From a bulk line.","attributions":[{"source":"nyt","stance":"supports",'
+        b'"basis":"secondhand","confidence":0.5}]}\n',
+    ]),
+    st.binary(min_size=1, max_size=200),
+))
 
 
 def seeded_app(database_url):
@@ -60,7 +70,9 @@ def conforms(app, case):
         current = app.test_client().get(case.formatted_path)
         headers["If-Match"] = current.headers.get("ETag", '"none"')
     response = case.call_and_validate(headers=headers)
-    if case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE and response.status_code == 422:
+    # A generated NDJSON body is any string: its lines are rarely valid claims, and a 422 names the lines.
+    positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+    if positive and response.status_code == 422 and case.path != "/v1/imports":
         named = {field.split(".")[-1] for field in response.json().get("errors", {})}
         assert named <= REFERENCE_FIELDS, f"schema-valid input rejected for {named}: {response.text}"
 

@@ -1,11 +1,11 @@
 """The HTTP API: one blueprint per resource, registered on a problem+json-speaking Api."""
 
 from ..identifiers import MAX_ID, SLUG_PATTERN
-from . import attributions, claims, documents, health, interchange, jobs, sources, summary
+from . import attributions, claims, documents, health, imports, interchange, jobs, sources, summary
 from .base import Api, IdConverter, SlugConverter
 from .openapi import ContractPlugin
 
-BLUEPRINTS = (health, sources, documents, claims, attributions, summary, jobs, interchange)
+BLUEPRINTS = (health, sources, documents, claims, attributions, summary, jobs, interchange, imports)
 
 
 def register_api(app):
