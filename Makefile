@@ -56,7 +56,7 @@ BENCH_IMPORT_CLAIMS ?= 100000
 bench: install-test bench-tools
 	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/run.py
 	$(BIN)/python bench/import_speed.py --claims $(BENCH_IMPORT_CLAIMS)
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/http_rates.py
 
 # wrk (Debian) drives the HTTP benchmark; Datasette, compared with, lives in its own venv, never in ours.
 bench-tools:

@@ -15,10 +15,8 @@ Run: make bench (needs the Debian package wrk).
 import sys
 from pathlib import Path
 
-# Run as `python bench/http.py`, this file's folder comes first on sys.path and would shadow the
-# standard library's `http`: look for modules from the project root instead.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import os  # noqa: E402
@@ -211,7 +209,7 @@ def measure_datasette(folder, args, service, log, servers):
 
 
 def report(args, rows, commits, datasette):
-    print("## HTTP hot path against a bare Flask route (`bench/http.py`)\n")
+    print("## HTTP hot path against a bare Flask route (`bench/http_rates.py`)\n")
     print(f"SQLite ledger of {args.claims:,} claims (two attributions each); gunicorn, 2 sync workers, rate "
           f"limit off; `wrk -t1 -c8`, {args.duration} s a run, medians of {args.rounds} alternating runs.\n")
     print("| request | rps | bare route rps | ratio | goal |")
@@ -224,7 +222,7 @@ def report(args, rows, commits, datasette):
     if "SQLITE_SYNCHRONOUS" not in DEFAULTS:
         print("(No NORMAL POST figure: this build has no REPORTEDLY_SQLITE_SYNCHRONOUS.)")
     if datasette:
-        print("\n## Datasette on the same SQLite file (`bench/http.py`)\n")
+        print("\n## Datasette on the same SQLite file (`bench/http_rates.py`)\n")
         print("| request | Datasette rps | our rps | ours ÷ Datasette | goal |")
         print("|---|---|---|---|---|")
         for name, theirs, ours, goal in datasette:
