@@ -38,7 +38,6 @@ REDERIVE_BATCH = 500
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
-DERIVED_FIELDS = ("status", "confidence", "likelihood", "explanation", "origins")
 # Concurrent writes on PostgreSQL serialize on row locks, always taken in one order:
 # sources (shared, or exclusive by a source change), then a cited document (shared,
 # or exclusive by its retraction), then claims by ascending id.
@@ -465,7 +464,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
     for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
         derivation = derive_status(statements, sources, shot.parties)
         new = timeline.public_shape(derivation)
-        old = None if always else stored_shape(claim)
+        old = None if always else timeline.stored_shape(claim)
         steps = world_timeline(statements, sources, shot.parties, current=derivation)
         worlds[claim.id] = [(start, timeline.public_shape(d)) for start, d in steps]
         derivations.append(derivation)
@@ -487,17 +486,12 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
     return derivations
 
 
-def stored_shape(claim):
-    """The derived fields stored on a claim, in their public shape."""
-    return {field: getattr(claim, field) for field in DERIVED_FIELDS}
-
-
 def _store_derived(claims):
     """Write the derived fields and updated_at of many claims with one prepared statement."""
     if not claims:
         return
     json_field = JSONField()
-    columns = [*DERIVED_FIELDS, "updated_at"]
+    columns = [*timeline.DERIVED_FIELDS, "updated_at"]
     assignments = ", ".join(f"{column} = {db.param}" for column in columns)
     rows = [
         [claim.status, claim.confidence, claim.likelihood, json_field.db_value(claim.explanation),

@@ -152,7 +152,17 @@ class TermSpan(BaseModel):
         )
 
 
-class ClaimState(BaseModel):
+class DerivedFields(BaseModel):
+    """The fields service.rules derives for a claim, as the timelines keep them (no table of its own)."""
+
+    status = CharField(max_length=16)
+    confidence = DoubleField(null=True)
+    likelihood = CharField(max_length=32, null=True)
+    explanation = JSONField()
+    origins = JSONField()
+
+
+class ClaimState(DerivedFields):
     """A claim's derived fields over knowledge time: what it was from `valid_from` until `valid_to`.
 
     Every write that changes a derivation closes the open row and opens another at its
@@ -163,11 +173,6 @@ class ClaimState(BaseModel):
     claim = ForeignKeyField(Claim, on_delete="CASCADE", index=False)
     valid_from = BigIntegerField()
     valid_to = BigIntegerField()
-    status = CharField(max_length=16)
-    confidence = DoubleField(null=True)
-    likelihood = CharField(max_length=32, null=True)
-    explanation = JSONField()
-    origins = JSONField()
 
     class Meta:
         indexes = (
@@ -177,18 +182,13 @@ class ClaimState(BaseModel):
         )
 
 
-class WorldState(BaseModel):
+class WorldState(DerivedFields):
     """A claim's derived fields over world time, as known now: what it is when only statements published
     before a moment in [`published_from`, `published_to`) count. Rewritten by every write to the claim."""
 
     claim = ForeignKeyField(Claim, on_delete="CASCADE", index=False)
     published_from = BigIntegerField()
     published_to = BigIntegerField()
-    status = CharField(max_length=16)
-    confidence = DoubleField(null=True)
-    likelihood = CharField(max_length=32, null=True)
-    explanation = JSONField()
-    origins = JSONField()
 
     class Meta:
         indexes = (

@@ -17,10 +17,10 @@ from .errors import Invalid, NotFound
 from .facts import attributions_known, claims_created_by, derive_many, snapshots
 from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
-from .ledger import DERIVED_FIELDS, REDERIVE_BATCH
+from .ledger import REDERIVE_BATCH
 from .models import Attribution, Claim, Document, HistoryEntry, Job, Source, SourceRevision
 from .rules import STATUSES
-from .timeline import counts_at, public_shape, world_counts_at
+from .timeline import counts_at, public_shape, stored_shape, world_counts_at
 
 
 def encode_cursor(*position):
@@ -86,11 +86,6 @@ def claim_view(shot, derivation, attributions=None, updated_at=None):
     return view
 
 
-def stored_derivation(claim):
-    """The derived fields stored on a claim."""
-    return {field: getattr(claim, field) for field in DERIVED_FIELDS}
-
-
 def get_claim(claim_id, as_of=None, published_before=None):
     """One claim with its attributions, now or at the given times; NotFound if it did not exist then."""
     moment = Moment(as_of, published_before)
@@ -111,7 +106,7 @@ def claim_views(claims, moment):
     """Claims in their public shape at a moment, in the order given, from stored rows where there are any."""
     if moment.is_now:
         shots = snapshots(claims)
-        return [claim_view(shots[c.id], stored_derivation(c)) for c in claims]
+        return [claim_view(shots[c.id], stored_shape(c)) for c in claims]
     if not moment.has_stored_state:
         states = state_rows(claims, Moment(moment.as_of))
         return [claim_view(shot, fresh_derivation(derivation), updated_at=_updated(shot, states[shot.id]))
@@ -119,8 +114,8 @@ def claim_views(claims, moment):
     states = state_rows(claims, moment)
     shots = snapshots(claims, moment.as_of)
     if moment.as_of is None:
-        return [claim_view(shots[c.id], _derived(states[c.id])) for c in claims]
-    return [claim_view(shots[c.id], _derived(states[c.id]), updated_at=_updated(shots[c.id], states[c.id]))
+        return [claim_view(shots[c.id], stored_shape(states[c.id])) for c in claims]
+    return [claim_view(shots[c.id], stored_shape(states[c.id]), updated_at=_updated(shots[c.id], states[c.id]))
             for c in claims]
 
 
@@ -129,10 +124,6 @@ def state_rows(claims, moment):
     state = StateAt.of(moment)
     rows = state.model.select().where(state.claim.in_([c.id for c in claims]), state.during)
     return {row.claim_id: row for row in rows}
-
-
-def _derived(row):
-    return {field: getattr(row, field) for field in DERIVED_FIELDS}
 
 
 def _updated(shot, state):

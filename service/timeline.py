@@ -42,6 +42,15 @@ def micros(moment, default):
     return default if moment is None else to_micros(moment)
 
 
+# The derived fields, as a claim, a ClaimState and a WorldState row all hold them.
+DERIVED_FIELDS = ("status", "confidence", "likelihood", "explanation", "origins")
+
+
+def stored_shape(row):
+    """The derived fields a row holds (a Claim, ClaimState or WorldState), in their public shape."""
+    return {field: getattr(row, field) for field in DERIVED_FIELDS}
+
+
 def public_shape(derivation):
     """A service.rules Derivation as stored and shown."""
     return {

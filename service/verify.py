@@ -11,10 +11,10 @@ from peewee import fn
 
 from .clock import to_micros
 from .facts import derive_many, inputs_many
-from .ledger import DERIVED_FIELDS, REDERIVE_BATCH, claim_terms
+from .ledger import REDERIVE_BATCH, claim_terms
 from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WorldState
 from .rules import derive_status, world_timeline
-from .timeline import BEGINNING, FOREVER, OVERALL, counts_at, origin_sources, public_shape, split_counts
+from .timeline import BEGINNING, FOREVER, OVERALL, counts_at, origin_sources, public_shape, split_counts, stored_shape
 
 
 def verify_ledger(progress=lambda done: None):
@@ -39,15 +39,15 @@ def verify_claims(claims):
     worlds = _rows_by_claim(WorldState, WorldState.published_from, claims)
     for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
         now = public_shape(derive_status(statements, sources, shot.parties))
-        found += _compare(f"claim {claim.id}: stored fields", {f: getattr(claim, f) for f in DERIVED_FIELDS}, now)
+        found += _compare(f"claim {claim.id}: stored fields", stored_shape(claim), now)
         rows = states.get(claim.id, [])
         if not rows or rows[-1].valid_to != FOREVER:
             found.append(f"claim {claim.id}: has no open state")
         else:
-            found += _compare(f"claim {claim.id}: open state", _shape(rows[-1]), now)
+            found += _compare(f"claim {claim.id}: open state", stored_shape(rows[-1]), now)
         steps = world_timeline(statements, sources, shot.parties)
         expected = [(BEGINNING if start is None else to_micros(start), public_shape(d)) for start, d in steps]
-        stored = [(row.published_from, _shape(row)) for row in worlds.get(claim.id, [])]
+        stored = [(row.published_from, stored_shape(row)) for row in worlds.get(claim.id, [])]
         found += _compare(f"claim {claim.id}: world-time timeline", stored, expected)
         found += _verify_terms(claim)
     found += _verify_states(claims, states)
@@ -72,7 +72,7 @@ def _verify_states(claims, states):
         rows = {claim.id: row for claim, row in pairs}
         moment = _moment(start)
         for shot, _, derivation in derive_many([claim for claim, _ in pairs], as_of=moment):
-            found += _compare(f"claim {shot.id}: state from {moment.isoformat()}", _shape(rows[shot.id]),
+            found += _compare(f"claim {shot.id}: state from {moment.isoformat()}", stored_shape(rows[shot.id]),
                               public_shape(derivation))
     return found
 
@@ -144,10 +144,6 @@ def _rows_by_claim(model, order, claims):
     for row in model.select().where(model.claim.in_([c.id for c in claims])).order_by(model.claim, order):
         rows.setdefault(row.claim_id, []).append(row)
     return rows
-
-
-def _shape(row):
-    return {field: getattr(row, field) for field in DERIVED_FIELDS}
 
 
 def _moment(micros):

@@ -13,6 +13,7 @@ from ..schemas import (
     PageQuerySchema,
     RetractionSchema,
 )
+from ..timeline import stored_shape
 from . import examples
 from .base import Blueprint, idempotent
 
@@ -69,4 +70,4 @@ class AttributionRetraction(MethodView):
 def _result(attribution, claim):
     """The attribution with its claim's derived fields after the write."""
     [view] = queries.attribution_views(Attribution.select().where(Attribution.id == attribution.id))
-    return {**view, "claim": with_attribution_line({"id": claim.id, **queries.stored_derivation(claim)})}
+    return {**view, "claim": with_attribution_line({"id": claim.id, **stored_shape(claim)})}
