@@ -2,7 +2,17 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from .fields import AwareTime, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
+from .fields import (
+    AwareTime,
+    HttpUrl,
+    Identifier,
+    JSONNumber,
+    Pattern,
+    QueryInteger,
+    QueryNumber,
+    Slug,
+    Text,
+)
 from .rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
 
 SOURCE_KINDS = (
@@ -199,7 +209,9 @@ class HealthSchema(Schema):
     """What /healthz reports."""
     status = fields.String()
     database = fields.String()
-    sqlite_version = fields.String()
+    engine = fields.String(metadata={"enum": ["sqlite", "postgresql"]})
+    sqlite_version = fields.String(metadata={"description": "On SQLite only: the library in use."})
+    server_version = fields.String(metadata={"description": "On PostgreSQL only: the server's version."})
 
 
 def page_of(item_schema, name):
@@ -222,7 +234,7 @@ HistoryPageSchema = page_of(HistoryEntrySchema, "HistoryPage")
 class PageQuerySchema(Schema):
     """Keyset pagination: how many items, and where the previous page ended."""
 
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = Text(1, 200)
 
 
@@ -242,4 +254,8 @@ class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema):
     subject = Text(1, 200)
     party = Slug()
     q = Text(1, 200)
-    min_confidence = fields.Float(validate=validate.Range(min=0, max=1))
+    min_confidence = QueryNumber(validate=validate.Range(min=0, max=1))
+
+
+class NoQuerySchema(Schema):
+    """A resource that takes no query parameters: any one given is a 422."""

@@ -51,7 +51,7 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still booting
                 pass
             time.sleep(0.1)
         raise AssertionError("gunicorn never became healthy:\n" + self.logs())

@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from .. import ledger, queries
 from ..auth import requires
-from ..schemas import DocumentSchema, RetractionSchema
+from ..schemas import DocumentSchema, NoQuerySchema, RetractionSchema
 from .base import Blueprint
 
 blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="Documents")
@@ -26,8 +26,9 @@ class Documents(MethodView):
 class DocumentItem(MethodView):
     """One document."""
     @requires("read")
+    @blp.arguments(NoQuerySchema, location="query")
     @blp.response(200, DocumentSchema)
-    def get(self, document_id):
+    def get(self, _args, document_id):
         """Read one document."""
         return queries.get_document(document_id)
 

@@ -4,7 +4,13 @@ from flask.views import MethodView
 
 from .. import ledger, queries
 from ..auth import requires
-from ..schemas import PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
+from ..schemas import (
+    NoQuerySchema,
+    PageQuerySchema,
+    SourcePageSchema,
+    SourcePatchSchema,
+    SourceSchema,
+)
 from .base import Blueprint
 
 blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sources of statements")
@@ -34,8 +40,9 @@ class SourceItem(MethodView):
     """One source."""
     @requires("read")
     @blp.etag
+    @blp.arguments(NoQuerySchema, location="query")
     @blp.response(200, SourceSchema)
-    def get(self, source_id):
+    def get(self, _args, source_id):
         """Read one source."""
         return queries.get_source(source_id)
 
