@@ -6,12 +6,17 @@ Two things the stock gevent worker gets wrong for this service, fixed here:
   monkey-patches threading. Unfixed, every greenlet of a worker would share one
   connection state: one request could close another's connection mid-transaction.
   The class is rebuilt on the patched `threading.local`, so the state is per greenlet.
+- psycopg chooses how to wait for the server when it is imported (again in the
+  master, unpatched) and would block the whole worker during every query; it is
+  reloaded after the patch, so it sees gevent and waits cooperatively.
 - gunicorn answers requests it cannot parse (400, 414, 431, a malformed chunked
   body) itself, with an HTML page; its one writer of those pages is replaced by one
   that writes RFC 9457 problem+json like the rest of the service.
 """
 
+import importlib
 import json
+import sys
 import threading
 
 import peewee
@@ -40,10 +45,18 @@ def greenlet_local_connection_state():
     peewee._ConnectionLocal = type("_ConnectionLocal", (peewee._ConnectionState, threading.local), {})
 
 
+def cooperative_psycopg():
+    """Let psycopg choose its wait function again, now that select is patched (it then yields to other greenlets)."""
+    waiting = sys.modules.get("psycopg.waiting")
+    if waiting is not None:
+        importlib.reload(waiting)
+
+
 class GeventWorker(ggevent.GeventWorker):
     """gunicorn's gevent worker with per-greenlet database state and problem+json parse errors."""
 
     def patch(self):
         super().patch()
         greenlet_local_connection_state()
+        cooperative_psycopg()
         util.write_error = write_problem
