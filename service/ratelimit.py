@@ -30,19 +30,21 @@ def _retry_after(reset_at):
 
 def _too_many(request_limit):
     """on_breach: the problem+json 429, with Retry-After from the moving window."""
-    wait = _retry_after(request_limit.reset_at)
+    reset_at, _ = request_limit.window
+    wait = _retry_after(reset_at)
     return problem_response(429, f"Too many requests; retry in {wait} s.", headers={"Retry-After": wait})
 
 
 def init_rate_limit(app):
-    """Give the app its limiter (request limit, auth-failure limit) unless the limit is 0."""
+    """Give the app its limiter: the request limit and the auth-failure limit, each unless it is 0."""
     per_window, window = app.config["RATE_LIMIT_PER_MINUTE"], app.config["RATE_LIMIT_WINDOW_SECONDS"]
-    if per_window <= 0:
+    failures = app.config["AUTH_FAILURE_LIMIT"]
+    if per_window <= 0 and failures <= 0:
         return
     limiter = Limiter(
         key_func=client_key,
         app=app,
-        default_limits=[f"{per_window} per {window} second"],
+        default_limits=[f"{per_window} per {window} second"] if per_window > 0 else [],
         default_limits_exempt_when=lambda: request.path in EXEMPT_PATHS,
         strategy="moving-window",
         storage_uri=app.config["RATE_LIMIT_STORAGE"],
@@ -52,7 +54,6 @@ def init_rate_limit(app):
         key_prefix="reportedly",
     )
     app.extensions["reportedly.ratelimit"] = limiter
-    failures = app.config["AUTH_FAILURE_LIMIT"]
     if failures > 0:
         app.extensions["reportedly.auth_failure_limit"] = limits.parse(f"{failures} per {window} second")
 

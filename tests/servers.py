@@ -33,7 +33,7 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "REPORTEDLY_BIND": f"127.0.0.1:{self.port}", "REPORTEDLY_WORKERS": "2",
-                    "REPORTEDLY_RATE_LIMIT_PER_MINUTE": "0", **env}
+                    "REPORTEDLY_RATE_LIMIT_PER_MINUTE": "0", "REPORTEDLY_AUTH_FAILURE_LIMIT": "0", **env}
         self.log_path = log_path
 
     def launch(self):
