@@ -67,7 +67,7 @@ def _parse_number(name, raw, kind):
     shape = r"[0-9]+" if kind is int else NUMBER.pattern
     if not re.fullmatch(shape, raw):
         noun = "whole number" if kind is int else "number"
-        raise ValueError(f"REPORTEDLY_{name} must be a non-negative {noun} in digits, not {raw!r}")
+        raise ValueError(f"REPORTEDLY_{name} must be a {noun} written in digits, 0 or more, not {raw!r}")
     return kind(raw)
 
 
