@@ -2,25 +2,29 @@
 
 import logging
 
-from flask import Flask
+from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, idempotency, ratelimit
+from . import auth, ratelimit
 from .api import register_api
 from .api.docs import STATIC_URL
 from .config import load_config
-from .db import init_database, register_connection_hooks
+from .db import borrow, give_back, init_database
 from .http_headers import add_security_headers
 from .problems import register_error_handlers
 
 
-def create_app(config=None):
-    """Build the application: config, database, request hooks, API, error handlers."""
+def create_app(config=None, with_database=True):
+    """Build the application: config, database, request hooks, API, error handlers.
+
+    `with_database=False` builds the app only to describe it (the OpenAPI document): no database is set up.
+    """
     app = Flask(__name__)
     configure(app, config)
     trust_proxies(app)
-    database = app.extensions["reportedly.db"] = init_database(app.config)
-    register_request_hooks(app, database)
+    if with_database:
+        app.extensions["reportedly.db"] = init_database(app.config)
+        register_request_hooks(app)
     app.extensions["reportedly.api"] = register_api(app)
     register_error_handlers(app)
     return app
@@ -55,12 +59,19 @@ def trust_proxies(app):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
-def register_request_hooks(app, database):
-    """Per request, in order: connect, authenticate (failures limited first), rate-limit, claim an Idempotency-Key."""
-    register_connection_hooks(app, database)
+def register_request_hooks(app):
+    """Per request, in order: borrow the connection, authenticate (failures limited first), rate-limit;
+    security headers on the answer; give the connection back."""
+    app.before_request(_borrow_connection)
     app.before_request(auth.authenticate)
     ratelimit.init_rate_limit(app)
-    app.before_request(idempotency.claim_key)
-    app.after_request(idempotency.store_answer)
-    app.teardown_request(idempotency.release_on_error)
     app.after_request(add_security_headers)
+    app.teardown_request(_give_back_connection)
+
+
+def _borrow_connection():
+    g.opened_connection = borrow()
+
+
+def _give_back_connection(error):
+    give_back(g.pop("opened_connection", False), error)

@@ -15,6 +15,8 @@ from .migrations import migrate as apply_migrations
 from .models import Token
 
 SCHEMA_PATH = Path("schema/openapi.json")
+# Differences `reportedly verify` prints before it only counts them.
+MAX_REPORTED = 50
 
 
 @contextlib.contextmanager
@@ -97,6 +99,28 @@ def keys_revoke(name):
 
 
 @main.command()
+def verify():
+    """Re-derive every claim and check stored fields, history, timelines and counts; exit 1 on a difference."""
+    from .verify import claims_count, verify_ledger
+
+    with connected():
+        with click.progressbar(length=claims_count(), label="verifying claims", file=sys.stderr) as bar:
+            seen = [0]
+
+            def progress(done):
+                bar.update(done - seen[0])
+                seen[0] = done
+
+            differences = verify_ledger(progress)
+    for difference in differences[:MAX_REPORTED]:
+        click.echo(difference)
+    if differences:
+        more = f" ({len(differences) - MAX_REPORTED} more not shown)" if len(differences) > MAX_REPORTED else ""
+        raise click.ClickException(f"{len(differences)} differences between stored and derived{more}")
+    click.echo("ledger verified: every stored field, history entry, timeline and count matches its inputs")
+
+
+@main.command()
 @click.option("--output", default=str(SCHEMA_PATH), help="Where to write the document; - for stdout.")
 def openapi(output):
     """Write the OpenAPI document generated from the code."""
@@ -113,7 +137,7 @@ def openapi_text():
     """The OpenAPI document as stable, pretty JSON."""
     from . import create_app
 
-    app = create_app()
+    app = create_app(with_database=False)
     with app.app_context():
         document = app.extensions["reportedly.api"].spec.to_dict()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

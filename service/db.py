@@ -1,11 +1,11 @@
-"""The database: declared once here, initialised late from configuration, one connection per request."""
+"""The database: declared once here, initialised once per process from configuration; requests borrow its connection."""
 
 import urllib.parse
 from datetime import timezone
 from pathlib import Path
 
 import apsw
-from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase
+from peewee import DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase
 from playhouse.apsw_ext import APSWDatabase
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
@@ -109,17 +109,19 @@ def is_transient(error):
     return isinstance(cause, (apsw.BusyError, apsw.CantOpenError)) or "locked" in str(error) or "busy" in str(error)
 
 
-def register_connection_hooks(app, database):
-    """Open a connection to the app's database when a request starts and close it when it ends."""
+def borrow():
+    """Give a request the connection: the worker's own SQLite connection, opened once after fork and kept
+    for the worker's life (pragmas set once), or one from the PostgreSQL pool. True if it had to open one."""
+    if not db.is_closed():
+        return False
+    db.connect()
+    return True
 
-    @app.before_request
-    def _connect():
-        # The proxy is process-wide; binding it per request lets several apps share a process (tests).
-        if db.obj is not database:
-            db.initialize(database)
-        db.connect(reuse_if_open=True)
 
-    @app.teardown_request
-    def _close(exc):
-        if not db.is_closed():
-            db.close()
+def give_back(opened, error=None):
+    """End a request's use of the connection: a pooled one it opened goes back to its pool; SQLite's stays
+    open unless the request failed in the database, in which case the next request opens a fresh one."""
+    if db.is_closed():
+        return
+    if (opened and hasattr(db.obj, "close_all")) or isinstance(error, (OperationalError, InterfaceError)):
+        db.close()

@@ -123,29 +123,26 @@ def _snapshot(claim_id, row, created_at, updated_at):
     return ClaimSnapshot(claim_id, row.text, row.subjects, row.parties, row.event_time, created_at, updated_at)
 
 
-def derive_many(claims, as_of=None, published_before=None):
-    """Snapshot and derive each claim at the given times: [(snapshot, statements, derivation)]."""
+def inputs_many(claims, as_of=None):
+    """Each claim's rule inputs at a knowledge time: [(snapshot, statements, sources)], skipping claims
+    that did not exist then. `sources` maps every source id the statements name to SourceFacts."""
     claims = list(claims)
     shots = snapshots(claims, as_of)
     statements = statements_by_claim(list(shots), as_of)
-    facts = source_facts(
+    sources = source_facts(
         {s.source for group in statements.values() for s in group}
         | {r for group in statements.values() for s in group for r in s.via},
         as_of,
     )
-    results = []
-    for claim in claims:
-        if claim.id not in shots:
-            continue
-        shot = shots[claim.id]
-        derivation = derive_status(statements[claim.id], facts, shot.parties, as_of, published_before)
-        results.append((shot, statements[claim.id], derivation))
-    return results
+    return [(shots[c.id], statements[c.id], sources) for c in claims if c.id in shots]
 
 
-def derive_current_many(claims):
-    """The derivations of these claims from their current inputs, in order, for storing after a write."""
-    return [derivation for _, _, derivation in derive_many(claims)]
+def derive_many(claims, as_of=None, published_before=None):
+    """Snapshot and derive each claim at the given times: [(snapshot, statements, derivation)]."""
+    return [
+        (shot, statements, derive_status(statements, sources, shot.parties, as_of, published_before))
+        for shot, statements, sources in inputs_many(claims, as_of)
+    ]
 
 
 def claims_created_by(as_of):

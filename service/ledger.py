@@ -1,30 +1,39 @@
 """Writes to the ledger. Each public function is one transaction that keeps derived fields and history in step.
 
 A write records its inputs, re-derives every claim it touches through
-service.rules (via facts.derive_current_many), stores the derived fields on the claim
-and appends a history entry when status or confidence changed.
+service.rules (refresh_claims, a batch at a time), stores the derived fields on the
+claim, appends a history entry when status or confidence changed, and keeps the
+timelines past-time reads use (service.timeline) in the same transaction.
 """
+
+import contextlib
 
 from peewee import IntegrityError
 
-from .db import db, is_postgresql, write_time
+from . import timeline
+from .db import db, is_postgresql
 from .errors import Conflict, Invalid, NotFound
-from .facts import derive_current_many
+from .facts import inputs_many
 from .models import (
     Attribution,
     Claim,
     ClaimRevision,
-    ClaimTerm,
     Document,
     HistoryEntry,
+    JSONField,
     Relay,
     Source,
     SourceRevision,
 )
+from .rules import derive_status, world_timeline
+from .search import subject_term, words_of
 
+# Claims re-derived per round trip when one write touches many.
+REDERIVE_BATCH = 500
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
+DERIVED_FIELDS = ("status", "confidence", "likelihood", "explanation", "origins")
 # Concurrent writes on PostgreSQL serialize on row locks, always taken in one order:
 # sources (shared, or exclusive by a source change), then a cited document (shared,
 # or exclusive by its retraction), then claims by ascending id.
@@ -33,6 +42,15 @@ CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 # attributions and history run in the order their transactions committed.
 # Before all of these, a write that checks group keys (a source's id and affiliation)
 # takes a transaction-scoped advisory lock per key, in sorted order (lock_group_keys).
+
+
+@contextlib.contextmanager
+def claim_write():
+    """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due."""
+    with db.atomic():
+        yield
+    if not db.in_transaction():
+        timeline.checkpoint_if_due()
 
 
 def locking(query, mode=True):
@@ -73,7 +91,7 @@ def create_source(data):
     """Register a source; its first revision lets `as_of` see it from now on."""
     with db.atomic():
         lock_group_keys(data["id"], data.get("affiliation"))
-        now = write_time()
+        now = timeline.write_moment()
         if Source.get_or_none(Source.id == data["id"]) is not None:
             raise Conflict(f"A source with id {data['id']!r} exists already.")
         if Source.select().where(Source.affiliation == data["id"], Source.id != data["id"]).exists():
@@ -93,7 +111,7 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
 
     `check_precondition(source)` enforces If-Match once the source row is locked.
     """
-    with db.atomic():
+    with claim_write():
         lock_group_keys(source_id, changes.get("affiliation"))
         source = locking(Source.select().where(Source.id == source_id)).first()
         if source is None:
@@ -105,16 +123,16 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
         if not changed:
             return source
         rederive = set(changed) & set(RULE_FIELDS)
-        claims = lock_claims(_claims_naming(source.id)) if rederive else []
-        now = write_time()
+        claim_ids = _claims_naming(source.id, relays="name" in changed) if rederive else []
+        now = timeline.write_moment()
         for field, value in changed.items():
             setattr(source, field, value)
         source.updated_at = now
         source.save()
         if rederive:
             _record_source_revision(source, now)
-            for claim in claims:
-                refresh_claim(claim, "source_change", source.id, now)
+            for batch in timeline.chunks(claim_ids, REDERIVE_BATCH):
+                refresh_claims(lock_claims(batch), "source_change", source.id, now)
     return source
 
 
@@ -131,20 +149,25 @@ def _record_source_revision(source, now):
     )
 
 
-def _claims_naming(source_id):
-    """Claims with an attribution from, or relayed by, this source."""
+def _claims_naming(source_id, relays):
+    """Claims with an attribution from this source, and (`relays`) those it relayed: a relay's name appears
+    in explanations, but its grade and group never count."""
     as_origin = Attribution.select(Attribution.claim).where(Attribution.source == source_id)
-    as_relay = (
-        Attribution.select(Attribution.claim)
-        .join(Relay)
-        .where(Relay.source == source_id)
-    )
+    named = Claim.id.in_(as_origin)
+    if relays:
+        as_relay = (
+            Attribution.select(Attribution.claim)
+            .join(Relay)
+            .where(Relay.source == source_id)
+        )
+        named |= Claim.id.in_(as_relay)
     query = (
         Claim.select(Claim.id)
-        .where(Claim.id.in_(as_origin) | Claim.id.in_(as_relay))
+        .where(named)
         .order_by(Claim.id)
+        .tuples()
     )
-    return [claim.id for claim in query]
+    return [claim_id for (claim_id,) in query]
 
 
 # --- documents ---------------------------------------------------------------
@@ -154,12 +177,12 @@ def create_document(data):
     """Record a publication."""
     with db.atomic():
         _require_sources({"publisher": [data["publisher_id"]]})
-        return Document.create(created_at=write_time(), **data)
+        return Document.create(created_at=timeline.write_moment(), **data)
 
 
 def retract_document(document_id, reason):
     """Retract a document and every attribution in it, re-deriving the claims they touched."""
-    with db.atomic():
+    with claim_write():
         document = locking(Document.select().where(Document.id == document_id)).first()
         if document is None:
             raise NotFound(f"There is no document {document_id}.")
@@ -167,12 +190,11 @@ def retract_document(document_id, reason):
             raise Conflict(f"Document {document_id} is retracted already.")
         active = Attribution.retracted_at.is_null() & (Attribution.document == document.id)
         claims = lock_claims({a.claim_id for a in Attribution.select(Attribution.claim).where(active)})
-        now = write_time()
+        now = timeline.write_moment()
         document.retracted_at, document.retraction_reason = now, reason
         document.save()
         Attribution.update(retracted_at=now, retraction_reason=reason).where(active).execute()
-        for claim in claims:
-            refresh_claim(claim, "document_retraction", document.id, now)
+        refresh_claims(claims, "document_retraction", document.id, now)
     return document
 
 
@@ -182,10 +204,10 @@ def retract_document(document_id, reason):
 def create_claim(data):
     """Create a claim and any attributions given with it, and write its first history entry."""
     attributions = data.pop("attributions", [])
-    with db.atomic():
+    with claim_write():
         _require_parties(data["parties"])
         documents = [_lock_references(a, f"attributions.{i}.") for i, a in enumerate(attributions)]
-        now = write_time()
+        now = timeline.write_moment()
         claim = Claim.create(
             created_at=now, updated_at=now, status="unconfirmed",
             explanation=[], origins=[], **data,
@@ -199,10 +221,10 @@ def create_claim(data):
 
 def update_claim(claim_id, changes, check_precondition):
     """Change a claim's own fields; `check_precondition(claim)` enforces If-Match inside the transaction."""
-    with db.atomic():
+    with claim_write():
         claim = lock_claim(claim_id)
         check_precondition(claim)
-        now = write_time()
+        now = timeline.write_moment()
         if "parties" in changes:
             _require_parties(changes["parties"])
         changed = {k: v for k, v in changes.items() if getattr(claim, k) != v}
@@ -219,14 +241,16 @@ def update_claim(claim_id, changes, check_precondition):
 
 
 def _record_claim_revision(claim, now):
-    """Snapshot the claim's own fields and re-index its subjects and parties (the text indexes itself)."""
+    """Snapshot the claim's own fields and re-index its subjects, parties and words from now on."""
     ClaimRevision.create(claim=claim.id, valid_from=now, **{f: getattr(claim, f) for f in CLAIM_FIELDS})
-    ClaimTerm.delete().where(ClaimTerm.claim == claim.id).execute()
-    terms = {("subject", s.casefold()) for s in claim.subjects}
+    timeline.record_terms(claim.id, claim_terms(claim), now)
+
+
+def claim_terms(claim):
+    """The (kind, term) pairs the subject, party and word filters find a claim by."""
+    terms = {("subject", subject_term(s)) for s in claim.subjects}
     terms |= {("party", p) for p in claim.parties}
-    ClaimTerm.insert_many(
-        [{"claim": claim.id, "kind": kind, "term": term} for kind, term in sorted(terms)]
-    ).execute()
+    return terms | {("word", w) for w in words_of(claim.text)}
 
 
 def _require_parties(parties):
@@ -249,10 +273,10 @@ def _require_parties(parties):
 
 def add_attribution(claim_id, data):
     """Attribute the claim to a source and re-derive it."""
-    with db.atomic():
+    with claim_write():
         document = _lock_references(data)
         claim = lock_claim(claim_id)
-        now = write_time()
+        now = timeline.write_moment()
         attribution = _insert_attribution(claim, data, document, now)
         refresh_claim(claim, "attribution", attribution.id, now)
     return attribution, claim
@@ -260,13 +284,13 @@ def add_attribution(claim_id, data):
 
 def retract_attribution(attribution_id, reason):
     """Withdraw one attribution (it stays on record, marked) and re-derive its claim."""
-    with db.atomic():
+    with claim_write():
         attribution = Attribution.get_or_none(Attribution.id == attribution_id)
         if attribution is None:
             raise NotFound(f"There is no attribution {attribution_id}.")
         claim = lock_claim(attribution.claim_id)
         attribution = Attribution.get_by_id(attribution_id)  # as it stands now that the claim is ours
-        now = write_time()
+        now = timeline.write_moment()
         if attribution.retracted_at is not None:
             raise Conflict(f"Attribution {attribution_id} is retracted already.")
         attribution.retracted_at, attribution.retraction_reason = now, reason
@@ -342,26 +366,52 @@ def refresh_claim(claim, cause_kind, cause_id, now, always=False):
 def refresh_claims(claims, cause_kind, cause_id, now, always=False):
     """Re-derive these claims from their current inputs in one batch and store what changed.
 
-    Each claim's derived fields are stored; a history entry is appended where status or
-    confidence changed (or always, for a claim's creation). `cause_id=None` names each
-    claim itself (the cause of a `created` entry). Returns the derivations, in order.
+    `always` marks a claim's first derivation (its creation): it gets a history entry
+    whatever it derives to. Otherwise an entry is appended where status or confidence
+    changed. `cause_id=None` names each claim itself. Returns the derivations, in order.
     """
-    derivations = derive_current_many(claims)
-    entries = []
-    for claim, derivation in zip(claims, derivations, strict=True):
-        changed = (derivation.status, derivation.confidence) != (claim.status, claim.confidence)
-        claim.status = derivation.status
-        claim.confidence = derivation.confidence
-        claim.likelihood = derivation.likelihood
-        claim.explanation = list(derivation.explanation)
-        claim.origins = [o.as_dict() for o in derivation.origins]
-        claim.updated_at = now
-        claim.save()
-        if changed or always:
+    derivations, changes, worlds, entries = [], [], {}, []
+    for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
+        derivation = derive_status(statements, sources, shot.parties)
+        new = timeline.public_shape(derivation)
+        old = None if always else stored_shape(claim)
+        steps = world_timeline(statements, sources, shot.parties)
+        worlds[claim.id] = [(start, timeline.public_shape(d)) for start, d in steps]
+        derivations.append(derivation)
+        if new == old:
+            continue
+        changes.append((claim.id, old, new))
+        if always or (new["status"], new["confidence"]) != (old["status"], old["confidence"]):
             entries.append({
-                "claim": claim.id, "at": now, "status": claim.status, "confidence": claim.confidence,
+                "claim": claim.id, "at": now, "status": new["status"], "confidence": new["confidence"],
                 "cause_kind": cause_kind, "cause_id": str(claim.id if cause_id is None else cause_id),
             })
-    if entries:
-        HistoryEntry.insert_many(entries).execute()
+        for field, value in new.items():
+            setattr(claim, field, value)
+        claim.updated_at = now
+    _store_derived([claim for claim in claims if claim.id in {c for c, _, _ in changes}])
+    timeline.record_states(changes, now)
+    timeline.record_worlds(worlds)
+    for chunk in timeline.chunks(entries, 150):
+        HistoryEntry.insert_many(chunk).execute()
     return derivations
+
+
+def stored_shape(claim):
+    """The derived fields stored on a claim, in their public shape."""
+    return {field: getattr(claim, field) for field in DERIVED_FIELDS}
+
+
+def _store_derived(claims):
+    """Write the derived fields and updated_at of many claims with one prepared statement."""
+    if not claims:
+        return
+    json_field = JSONField()
+    columns = [*DERIVED_FIELDS, "updated_at"]
+    assignments = ", ".join(f"{column} = {db.param}" for column in columns)
+    rows = [
+        [claim.status, claim.confidence, claim.likelihood, json_field.db_value(claim.explanation),
+         json_field.db_value(claim.origins), Claim.updated_at.db_value(claim.updated_at), claim.id]
+        for claim in claims
+    ]
+    db.cursor().executemany(f"UPDATE {Claim._meta.table_name} SET {assignments} WHERE id = {db.param}", rows)

@@ -121,7 +121,7 @@ class ClaimRevision(BaseModel):
 
 
 class ClaimTerm(BaseModel):
-    """An indexed copy of one searchable term of a claim: a subject, a party or a word of its text."""
+    """Schema version 1-2 only: the terms of a claim as they stand now (TermSpan replaced it in version 3)."""
 
     claim = ForeignKeyField(Claim, backref="terms", on_delete="CASCADE")
     kind = CharField(max_length=8)
@@ -130,6 +130,115 @@ class ClaimTerm(BaseModel):
 
     class Meta:
         indexes = ((("kind", "term", "claim"), True),)
+
+
+class TermSpan(BaseModel):
+    """One searchable term of a claim (a subject, a party or a word of its text) over knowledge time.
+
+    It holds from `valid_from` until `valid_to` (FOREVER while it still holds), both in
+    microseconds, so filters read the terms of now and of any past time from one index.
+    """
+
+    claim = ForeignKeyField(Claim, on_delete="CASCADE", index=False)
+    kind = CharField(max_length=8)
+    # Text, not varchar(200): case folding can lengthen a 200-character subject ("ß" -> "ss").
+    term = TextField()
+    valid_from = BigIntegerField()
+    valid_to = BigIntegerField()
+
+    class Meta:
+        indexes = (
+            (("kind", "term", "claim", "valid_from"), True),
+            (("claim", "valid_to"), False),
+        )
+
+
+class ClaimState(BaseModel):
+    """A claim's derived fields over knowledge time: what it was from `valid_from` until `valid_to`.
+
+    Every write that changes a derivation closes the open row and opens another at its
+    own time, so `as_of` reads a stored row instead of re-deriving. Microseconds; the open
+    row's `valid_to` is FOREVER.
+    """
+
+    claim = ForeignKeyField(Claim, on_delete="CASCADE", index=False)
+    valid_from = BigIntegerField()
+    valid_to = BigIntegerField()
+    status = CharField(max_length=16)
+    confidence = DoubleField(null=True)
+    likelihood = CharField(max_length=32, null=True)
+    explanation = JSONField()
+    origins = JSONField()
+
+    class Meta:
+        indexes = (
+            (("claim", "valid_from"), True),
+            (("status", "claim"), False),
+            (("confidence", "claim"), False),
+        )
+
+
+class WorldState(BaseModel):
+    """A claim's derived fields over world time, as known now: what it is when only statements published
+    before a moment in [`published_from`, `published_to`) count. Rewritten by every write to the claim."""
+
+    claim = ForeignKeyField(Claim, on_delete="CASCADE", index=False)
+    published_from = BigIntegerField()
+    published_to = BigIntegerField()
+    status = CharField(max_length=16)
+    confidence = DoubleField(null=True)
+    likelihood = CharField(max_length=32, null=True)
+    explanation = JSONField()
+    origins = JSONField()
+
+    class Meta:
+        indexes = (
+            (("claim", "published_from"), True),
+            (("status", "claim"), False),
+            (("published_from", "published_to"), False),
+        )
+
+
+class WorldSource(BaseModel):
+    """One origin source of a WorldState interval, for the summary by source at a world time."""
+
+    claim = ForeignKeyField(Claim, on_delete="CASCADE", index=False)
+    published_from = BigIntegerField()
+    published_to = BigIntegerField()
+    source = CharField(max_length=64)
+    status = CharField(max_length=16)
+
+    class Meta:
+        indexes = ((("claim", "published_from", "source"), True), (("published_from", "published_to"), False))
+
+
+class TallyDelta(BaseModel):
+    """How one write changed the count of claims by status, overall (source '') and per origin source."""
+
+    at = BigIntegerField()
+    source = CharField(max_length=64)
+    status = CharField(max_length=16)
+    delta = IntegerField()
+
+    class Meta:
+        indexes = ((("at",), False),)
+
+
+class TallyCheckpoint(BaseModel):
+    """The counts as they stood at `at`, summed from every delta up to `through_id`, so a summary
+    at any time adds only the deltas since the checkpoint before it."""
+
+    at = BigIntegerField(index=True)
+    through_id = BigIntegerField()
+
+
+class TallyCount(BaseModel):
+    """One count of a checkpoint: claims of `status` (overall, or originated by `source`)."""
+
+    checkpoint = ForeignKeyField(TallyCheckpoint, on_delete="CASCADE", index=True)
+    source = CharField(max_length=64)
+    status = CharField(max_length=16)
+    total = BigIntegerField()
 
 
 class Attribution(BaseModel):
@@ -210,6 +319,13 @@ MODELS = (
     Claim,
     ClaimRevision,
     ClaimTerm,
+    TermSpan,
+    ClaimState,
+    WorldState,
+    WorldSource,
+    TallyDelta,
+    TallyCheckpoint,
+    TallyCount,
     Attribution,
     Relay,
     HistoryEntry,

@@ -1,28 +1,27 @@
-"""Reads of the ledger: claims now (from stored, indexed derived fields) or at a past time (re-derived).
+"""Reads of the ledger: claims, attributions, history, sources, documents and the summary, now or at a past time.
 
-Without `as_of` or `published_before` every filter is SQL over indexed columns.
-With either, the claims that existed then are re-derived through service.rules
-and filtered by the same meanings in Python (ClaimFilter.admits).
+Now, reads use the derived fields stored on each claim; at a knowledge time
+(`as_of`) or a world time (`published_before`) they read the timelines every write
+keeps (service.timeline), with the filters of service.filters. Only both times at
+once re-derive through service.rules, within a bound.
 """
 
 import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass, field
 
 from peewee import fn
 
 from .clock import from_micros, to_micros
 from .errors import Invalid, NotFound
 from .facts import attributions_known, claims_created_by, derive_many, snapshots
+from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
-from .models import Attribution, Claim, ClaimTerm, Document, HistoryEntry, Relay, Source
-from .rules import STATUSES, is_active
-from .search import text_has_words, words_of
-
-# Claims re-derived per round trip when a past-time list scans for matches.
-SCAN_BATCH = 200
+from .ledger import DERIVED_FIELDS, REDERIVE_BATCH
+from .models import Attribution, Claim, Document, HistoryEntry, Source
+from .rules import STATUSES
+from .timeline import counts_at, public_shape, world_counts_at
 
 
 def encode_cursor(kind, args, *position):
@@ -68,78 +67,18 @@ def page(rows, limit, position_of, kind, args):
 
 # --- claims ------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class ClaimFilter:
-    """The claim-list filters of the API; they combine with AND."""
-
-    statuses: tuple = ()
-    source: str | None = None
-    relayed_by: str | None = None
-    subject: str | None = None
-    party: str | None = None
-    words: frozenset = field(default_factory=frozenset)
-    min_confidence: float | None = None
-
-    @classmethod
-    def from_args(cls, args):
-        """The filters in the list's query arguments."""
-        return cls(
-            statuses=tuple(args.get("status") or ()),
-            source=args.get("source"),
-            relayed_by=args.get("relayed_by"),
-            subject=args["subject"].casefold() if args.get("subject") else None,
-            party=args.get("party"),
-            words=frozenset(words_of(args["q"])) if args.get("q") else frozenset(),
-            min_confidence=args.get("min_confidence"),
-        )
-
-    def sql(self, query):
-        """Narrow a Claim query by the stored derived fields and the indexed terms.
-
-        "Active now" is "not retracted", as service.rules.is_active has it without times.
-        """
-        if self.statuses:
-            query = query.where(Claim.status.in_(self.statuses))
-        if self.min_confidence is not None:
-            query = query.where(Claim.confidence >= self.min_confidence)
-        if self.source:
-            query = query.where(Claim.id.in_(
-                Attribution.select(Attribution.claim)
-                .where(Attribution.source == self.source, Attribution.retracted_at.is_null())
-            ))
-        if self.relayed_by:
-            query = query.where(Claim.id.in_(
-                Attribution.select(Attribution.claim)
-                .join(Relay)
-                .where(Relay.source == self.relayed_by, Attribution.retracted_at.is_null())
-            ))
-        for kind, term in (("subject", self.subject), ("party", self.party)):
-            if term:
-                query = query.where(Claim.id.in_(
-                    ClaimTerm.select(ClaimTerm.claim)
-                    .where(ClaimTerm.kind == kind, ClaimTerm.term == term)
-                ))
-        if self.words:
-            query = query.where(text_has_words(self.words))
-        return query
-
-    def admits(self, shot, statements, derivation, as_of, published_before):
-        """The same filters over a claim re-derived at a past time."""
-        active = [s for s in statements if is_active(s, as_of, published_before)]
-        return (
-            (not self.statuses or derivation.status in self.statuses)
-            and (self.min_confidence is None
-                 or (derivation.confidence is not None and derivation.confidence >= self.min_confidence))
-            and (not self.source or any(s.source == self.source for s in active))
-            and (not self.relayed_by or any(self.relayed_by in s.via for s in active))
-            and (not self.subject or self.subject in {s.casefold() for s in shot.subjects})
-            and (not self.party or self.party in shot.parties)
-            and self.words <= words_of(shot.text)
-        )
+# A list page examines claim ids newest first in windows that double from the first,
+# up to a budget per request: past the budget it answers with the matches found so far
+# and a cursor to go on (spec §9). Re-deriving (as_of with published_before) costs
+# more per claim, so it gets a smaller budget.
+FIRST_WINDOW = 256
+SCAN_BUDGET = 65_536
+REDERIVE_BUDGET = 4_096
+# The summary at as_of and published_before together re-derives every claim of then.
+SUMMARY_REDERIVE_LIMIT = 20_000
 
 
-def claim_view(shot, derivation, attributions=None):
+def claim_view(shot, derivation, attributions=None, updated_at=None):
     """The public shape of a claim: its fields, derived fields and, on a single read, attributions."""
     view = {
         "id": shot.id,
@@ -148,12 +87,8 @@ def claim_view(shot, derivation, attributions=None):
         "parties": shot.parties,
         "event_time": shot.event_time,
         "created_at": shot.created_at,
-        "updated_at": shot.updated_at,
-        "status": derivation["status"],
-        "confidence": derivation["confidence"],
-        "likelihood": derivation["likelihood"],
-        "explanation": derivation["explanation"],
-        "origins": derivation["origins"],
+        "updated_at": updated_at or shot.updated_at,
+        **derivation,
     }
     if attributions is not None:
         view["attributions"] = attributions
@@ -162,85 +97,109 @@ def claim_view(shot, derivation, attributions=None):
 
 def stored_derivation(claim):
     """The derived fields stored on a claim."""
-    return {
-        "status": claim.status,
-        "confidence": claim.confidence,
-        "likelihood": claim.likelihood,
-        "explanation": claim.explanation,
-        "origins": claim.origins,
-    }
+    return {field: getattr(claim, field) for field in DERIVED_FIELDS}
+
+
+def get_claim(claim_id, as_of=None, published_before=None):
+    """One claim with its attributions, now or at the given times; NotFound if it did not exist then."""
+    moment = Moment(as_of, published_before)
+    claim = claims_created_by(as_of).where(Claim.id == claim_id).first()
+    if claim is None:
+        raise NotFound(f"There is no claim {claim_id}" + (" at that time." if as_of else "."))
+    query = (
+        Attribution.select()
+        .where(Attribution.claim == claim.id)
+        .order_by(Attribution.id)
+    )
+    [view] = claim_views([claim], moment)
+    view["attributions"] = attribution_views(query, as_of)
+    return view
+
+
+def claim_views(claims, moment):
+    """Claims in their public shape at a moment, in the order given, from stored rows where there are any."""
+    if moment.is_now:
+        shots = snapshots(claims)
+        return [claim_view(shots[c.id], stored_derivation(c)) for c in claims]
+    if not moment.has_stored_state:
+        states = state_rows(claims, Moment(moment.as_of))
+        return [claim_view(shot, fresh_derivation(derivation), updated_at=_updated(shot, states[shot.id]))
+                for shot, _, derivation in derive_many(claims, moment.as_of, moment.published_before)]
+    states = state_rows(claims, moment)
+    shots = snapshots(claims, moment.as_of)
+    if moment.as_of is None:
+        return [claim_view(shots[c.id], _derived(states[c.id])) for c in claims]
+    return [claim_view(shots[c.id], _derived(states[c.id]), updated_at=_updated(shots[c.id], states[c.id]))
+            for c in claims]
+
+
+def state_rows(claims, moment):
+    """The stored state (ClaimState or WorldState) of each claim at a moment with one stored timeline."""
+    state = StateAt.of(moment)
+    rows = state.model.select().where(state.claim.in_([c.id for c in claims]), state.during)
+    return {row.claim_id: row for row in rows}
+
+
+def _derived(row):
+    return {field: getattr(row, field) for field in DERIVED_FIELDS}
+
+
+def _updated(shot, state):
+    """At a knowledge time a claim was last updated by its latest revision or change of derivation then."""
+    return max(shot.updated_at, from_micros(state.valid_from))
 
 
 def fresh_derivation(derivation):
     """A Derivation from service.rules in the public shape."""
-    return {
-        "status": derivation.status,
-        "confidence": derivation.confidence,
-        "likelihood": derivation.likelihood,
-        "explanation": list(derivation.explanation),
-        "origins": [o.as_dict() for o in derivation.origins],
-    }
-
-
-def is_past_time(as_of, published_before):
-    """Whether a read asks about another time than now."""
-    return as_of is not None or published_before is not None
-
-
-def get_claim(claim_id, as_of=None, published_before=None):
-    """One claim with its attributions, now or at the given times; 404 if it did not exist then."""
-    claim = claims_created_by(as_of).where(Claim.id == claim_id).first()
-    if claim is None:
-        raise NotFound(f"There is no claim {claim_id}" + (" at that time." if as_of else "."))
-    attributions = attribution_views(Attribution.select().where(Attribution.claim == claim.id), as_of)
-    if not is_past_time(as_of, published_before):
-        return claim_view(snapshots([claim])[claim.id], stored_derivation(claim), attributions)
-    [(shot, _, derivation)] = derive_many([claim], as_of, published_before)
-    return claim_view(shot, fresh_derivation(derivation), attributions)
+    return public_shape(derivation)
 
 
 def list_claims(args):
-    """A page of claims, newest first, filtered as the API describes."""
+    """A page of claims, newest first, filtered as the API describes; partial when the scan budget runs out."""
     claim_filter = ClaimFilter.from_args(args)
-    as_of, published_before = args.get("as_of"), args.get("published_before")
+    moment = Moment(args.get("as_of"), args.get("published_before"))
     limit = args["limit"]
-    query = claims_created_by(as_of).order_by(Claim.id.desc())
+    high = _newest_claim_id(moment.as_of)
     if args.get("cursor"):
         [before_id] = decode_cursor(args["cursor"], "claims", args, (int,))
-        query = query.where(Claim.id < before_id)
-    if not is_past_time(as_of, published_before):
-        claims = list(claim_filter.sql(query).limit(limit + 1))
-        rows = [claim_view(shot, stored_derivation(c)) for c, shot in _with_snapshots(claims)]
+        high = min(high, before_id - 1)
+    ids, unexamined = _scan(claim_filter, moment, high, limit + 1)
+    claims = {c.id: c for c in Claim.select().where(Claim.id.in_(ids[:limit]))}
+    items = claim_views([claims[i] for i in ids[:limit]], moment)
+    if len(ids) > limit:
+        next_cursor = encode_cursor("claims", args, ids[limit - 1])
     else:
-        rows = _scan(query, claim_filter, limit + 1, as_of, published_before)
-    return page(rows, limit, lambda item: (item["id"],), "claims", args)
+        next_cursor = encode_cursor("claims", args, unexamined + 1) if unexamined > 0 else None
+    return {"items": items, "next_cursor": next_cursor}
 
 
-def _with_snapshots(claims):
-    shots = snapshots(claims)
-    return [(c, shots[c.id]) for c in claims]
+def _newest_claim_id(as_of):
+    """The highest id of a claim that existed at a knowledge time (0 when none did)."""
+    return claims_created_by(as_of).select(fn.MAX(Claim.id)).scalar() or 0
 
 
-def _scan(query, claim_filter, wanted, as_of, published_before):
-    """Re-derive claims newest first until `wanted` match."""
-    rows = []
-    for shot, statements, derivation in rederived(query, as_of, published_before):
-        if claim_filter.admits(shot, statements, derivation, as_of, published_before):
-            rows.append(claim_view(shot, fresh_derivation(derivation)))
-            if len(rows) == wanted:
-                break
-    return rows
+def _scan(claim_filter, moment, high, wanted):
+    """Ids of matching claims at or below `high`, newest first, until `wanted` are found or the budget is
+    spent; returns them with the highest id left unexamined (0 when the scan reached the first claim)."""
+    found, window, examined = [], FIRST_WINDOW, 0
+    budget = SCAN_BUDGET if moment.has_stored_state else REDERIVE_BUDGET
+    while high > 0 and len(found) < wanted and examined < budget:
+        low = max(0, high - window)
+        if moment.has_stored_state:
+            found += claim_filter.matching_ids(moment, low, high, wanted - len(found))
+        else:
+            found += _rederived_matches(claim_filter, moment, low, high, wanted - len(found))
+        examined += high - low
+        high, window = low, window * 2
+    return found, high
 
 
-def rederived(query, as_of, published_before):
-    """The claims of a newest-first query, re-derived at the given times, SCAN_BATCH at a time."""
-    last_id = None
-    while True:
-        batch = list((query.where(Claim.id < last_id) if last_id is not None else query).limit(SCAN_BATCH))
-        if not batch:
-            return
-        yield from derive_many(batch, as_of, published_before)
-        last_id = batch[-1].id
+def _rederived_matches(claim_filter, moment, low, high, wanted):
+    """Matching ids in (low, high] when status and confidence must be re-derived (as_of with published_before)."""
+    ids = claim_filter.candidate_ids(moment, low, high)
+    claims = Claim.select().where(Claim.id.in_(ids)).order_by(Claim.id.desc())
+    derived = derive_many(claims, moment.as_of, moment.published_before)
+    return [shot.id for shot, _, derivation in derived if claim_filter.admits_derivation(derivation)][:wanted]
 
 
 # --- attributions and history -----------------------------------------------------
@@ -360,42 +319,45 @@ def get_document(document_id):
 
 def summary(as_of=None, published_before=None):
     """Counts of claims by status, overall and per origin source."""
-    if not is_past_time(as_of, published_before):
-        return _stored_summary()
-    totals, per_source, total = _zeroes(), {}, 0
-    query = claims_created_by(as_of).order_by(Claim.id.desc())
-    for _, _, derivation in rederived(query, as_of, published_before):
-        total += 1
+    moment = Moment(as_of, published_before)
+    if moment.has_stored_state:
+        if published_before is not None:
+            totals, per_source = world_counts_at(published_before)
+        else:
+            totals, per_source = counts_at(as_of)
+        return _summary_view(totals, per_source)
+    return _rederived_summary(moment)
+
+
+def _rederived_summary(moment):
+    """The summary at as_of and published_before together, re-derived: bounded by SUMMARY_REDERIVE_LIMIT claims."""
+    claims = claims_created_by(moment.as_of)
+    if claims.count() > SUMMARY_REDERIVE_LIMIT:
+        raise Invalid("published_before", f"With as_of, the summary re-derives every claim of then, at most "
+                      f"{SUMMARY_REDERIVE_LIMIT}; ask for as_of or published_before alone.")
+    totals, per_source = dict.fromkeys(STATUSES, 0), {}
+    query = claims.order_by(Claim.id.desc())
+    for _, _, derivation in rederived(query, moment.as_of, moment.published_before):
         totals[derivation.status] += 1
         for source in {s for o in derivation.origins for s in o.sources}:
-            per_source.setdefault(source, _zeroes())[derivation.status] += 1
-    return _summary_view(total, totals, per_source)
+            per_source.setdefault(source, dict.fromkeys(STATUSES, 0))[derivation.status] += 1
+    return _summary_view(totals, per_source)
 
 
-def _stored_summary():
-    totals = _zeroes()
-    for row in Claim.select(Claim.status, fn.COUNT(Claim.id).alias("n")).group_by(Claim.status):
-        totals[row.status] += row.n
-    per_source = {}
-    rows = (
-        Attribution.select(Attribution.source, Claim.status, fn.COUNT(fn.DISTINCT(Claim.id)).alias("n"))
-        .join(Claim)
-        .where(Attribution.retracted_at.is_null())
-        .group_by(Attribution.source, Claim.status)
-        .tuples()
-    )
-    for source, status, n in rows:
-        per_source.setdefault(source, _zeroes())[status] += n
-    return _summary_view(sum(totals.values()), totals, per_source)
+def rederived(query, as_of, published_before):
+    """The claims of a newest-first query, re-derived at the given times, REDERIVE_BATCH at a time."""
+    last_id = None
+    while True:
+        batch = list((query.where(Claim.id < last_id) if last_id is not None else query).limit(REDERIVE_BATCH))
+        if not batch:
+            return
+        yield from derive_many(batch, as_of, published_before)
+        last_id = batch[-1].id
 
 
-def _zeroes():
-    return dict.fromkeys(STATUSES, 0)
-
-
-def _summary_view(total, totals, per_source):
+def _summary_view(totals, per_source):
     return {
-        "total": total,
+        "total": sum(totals.values()),
         "by_status": totals,
         "by_source": [{"source": s, "by_status": per_source[s]} for s in sorted(per_source)],
     }

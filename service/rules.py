@@ -139,6 +139,19 @@ def derive_status(statements, sources, parties, as_of=None, published_before=Non
     return Derivation(status, confidence, likelihood(confidence), tuple(explanation), origins)
 
 
+def world_timeline(statements, sources, parties):
+    """The claim's derivation over world time, as known now: [(published_from, Derivation)], oldest first.
+
+    The first step (from None, the beginning of time) counts no statement; each later step
+    starts at a distinct publication time of a statement active now and holds until the next.
+    """
+    active = [s for s in statements if is_active(s)]
+    times = sorted({s.published_at or s.recorded_at for s in active})
+    steps = [(None, derive_status((), sources, parties))]
+    steps += [(moment, derive_status(active, sources, parties, published_before=moment)) for moment in times]
+    return steps
+
+
 def collect_origins(statements, sources, parties):
     """Group active statements by (origin group, stance); relays add no origin."""
     grouped = {}

@@ -26,11 +26,8 @@ def build_app(database_url, schema_version=LATEST, **overrides):
     """An app on the given database, migrated to `schema_version`."""
     app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, "AUTH_FAILURE_LIMIT": 0, **overrides})
     OPENED.append(app.extensions["reportedly.db"])
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         migrate(target=schema_version)
-    finally:
-        db.close()
     return app
 
 
@@ -81,13 +78,17 @@ def app(database_url):
 
 
 @pytest.fixture
+def database(app):
+    """The app's database, connected for the test's own reads and writes."""
+    with db.connection_context():
+        yield db
+
+
+@pytest.fixture
 def tokens(app):
     """One token per scope."""
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         return {scope: create_token(f"test-{scope}", scope) for scope in ("read", "write", "admin")}
-    finally:
-        db.close()
 
 
 @pytest.fixture

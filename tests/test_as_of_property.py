@@ -34,9 +34,8 @@ class Session:
 
     def __init__(self, database_url):
         app = build_app(database_url)
-        db.connect(reuse_if_open=True)
-        token = create_token("prop", "admin")
-        db.close()
+        with db.connection_context():
+            token = create_token("prop", "admin")
         self.client = app.test_client()
         self.auth = {"Authorization": f"Bearer {token}"}
         self.claims, self.attributions, self.snapshots = [], [], []

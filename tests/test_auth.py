@@ -50,11 +50,8 @@ def test_every_write_needs_a_token_of_its_scope(client, ledger, world, method, p
 
 
 def test_tokens_are_stored_only_as_hashes(app, tokens):
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         stored = [value for row in Token.select().tuples() for value in row if isinstance(value, str)]
-    finally:
-        db.close()
     for token in tokens.values():
         # rpt_<16 hex>_<secret>: the secret is everything after the second '_' (it may hold '_' itself).
         secret = token.split("_", 2)[2]
@@ -64,12 +61,9 @@ def test_tokens_are_stored_only_as_hashes(app, tokens):
 
 def test_a_revoked_token_is_401_even_on_public_reads(client, ledger, world):
     assert client.get("/v1/claims", headers=ledger.auth("read")).status_code == 200
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         assert revoke_token("test-read") is True
         assert revoke_token("test-read") is False
-    finally:
-        db.close()
     response = client.get("/v1/claims", headers=ledger.auth("read"))
     assert response.status_code == 401 and response.mimetype == "application/problem+json"
     assert client.get("/v1/claims").status_code == 200
@@ -85,11 +79,8 @@ def test_a_tampered_secret_is_refused(client, ledger):
 def test_reads_need_a_token_when_public_reads_are_off(database_url, path):
     app = build_app(database_url, PUBLIC_READS=False)
     client = app.test_client()
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         token = create_token("reader", "read")
-    finally:
-        db.close()
     response = client.get(path)
     assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code in (200, 404)

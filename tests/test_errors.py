@@ -23,11 +23,8 @@ def assert_problem(response, status):
 
 
 def row_counts():
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         return {model.__name__: model.select().count() for model in MODELS}
-    finally:
-        db.close()
 
 
 @pytest.fixture

@@ -1,17 +1,14 @@
 """Idempotency-Key: a replay returns the identical answer and writes once; another body is 422."""
 
+from service.api.base import request_fingerprint as fingerprint
 from service.clock import utcnow
 from service.db import db
-from service.idempotency import fingerprint
 from service.models import Attribution, Claim, HistoryEntry, IdempotencyRecord, Token
 
 
 def count(model):
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         return model.select().count()
-    finally:
-        db.close()
 
 
 def test_a_replay_returns_the_identical_answer_and_writes_once(client, ledger):
@@ -63,13 +60,10 @@ def test_a_failed_request_frees_its_key(client, ledger):
 def test_a_key_still_in_flight_is_409(client, ledger, app):
     with app.test_request_context("/v1/claims", method="POST", json={"text": "x"}):
         this_request = fingerprint()
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         writer = Token.get(Token.name == "test-write")
         IdempotencyRecord.create(client=writer.key_id, key="busy", fingerprint=this_request,
                                  state="in_flight", created_at=utcnow())
-    finally:
-        db.close()
     response = client.post("/v1/claims", json={"text": "x"}, headers={**ledger.auth("write"), "Idempotency-Key": "busy"})
     assert response.status_code == 409 and response.mimetype == "application/problem+json"
     assert count(Claim) == 0

@@ -1,5 +1,5 @@
-"""Versioned migrations: an old database upgrades intact, several migrators at once are safe, and `q`
-finds the same claims through each database's own text search."""
+"""Versioned migrations: an old database upgrades intact with its timelines rebuilt, several migrators at once
+are safe, and `q` finds the claims holding every word."""
 
 import os
 import subprocess
@@ -13,39 +13,71 @@ from service import ledger
 from service.auth import create_token
 from service.db import db
 from service.migrations import LATEST, NAMES, current_version, migrate, runner
-from service.models import MODELS, Claim, ClaimTerm
+from service.models import (
+    MODELS,
+    Claim,
+    ClaimState,
+    ClaimTerm,
+    HistoryEntry,
+    TallyCheckpoint,
+    TallyCount,
+    TallyDelta,
+    TermSpan,
+    WorldSource,
+    WorldState,
+)
 from service.search import words_of
 from service.seeding import load_seeds
+from service.timeline import counts_at
+from service.verify import verify_ledger
 from tests.conftest import build_app
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 BIN = Path(sys.executable).parent
 
 
-def snapshot():
-    """Every row of every table, in a stable order."""
-    return {model.__name__: sorted(model.select().tuples(), key=repr) for model in MODELS}
+INPUTS = ("Source", "SourceRevision", "Document", "Claim", "ClaimRevision", "Attribution", "Relay",
+          "HistoryEntry", "Token", "IdempotencyRecord")
+TIMELINES = (TermSpan, ClaimState, WorldState, WorldSource)
+TALLIES = (TallyCount, TallyCheckpoint, TallyDelta)
 
 
-def test_a_version_1_database_with_data_upgrades_intact(fresh_database):
-    app = build_app(fresh_database(), schema_version=1)
-    db.connect(reuse_if_open=True)
-    try:
+def snapshot(models):
+    """Every row of these tables, in a stable order."""
+    return {model.__name__: sorted(model.select().tuples(), key=repr) for model in models}
+
+
+def without_ids(model):
+    """A timeline's rows without their ids, which a rebuild renumbers."""
+    return sorted((row[1:] for row in model.select().tuples()), key=repr)
+
+
+def test_a_version_2_database_with_data_gets_its_timelines(fresh_database):
+    """Version 3 rebuilds from the inputs exactly the timelines that writes keep, and the counts of every moment."""
+    app = build_app(fresh_database())
+    with db.connection_context():
         load_seeds(SEEDS)
         [arms] = Claim.select().where(Claim.text.contains("artillery"))
         ledger.update_source("nyt", {"reliability": "E"})
         ledger.retract_attribution(arms.attributions[0].id, "misread")
-        # version 1 indexed every word of a claim as a term: make the data look as it then did
+        ledger.update_claim(arms.id, {"subjects": ["Artillery"]}, lambda claim: None)
+        inputs = snapshot([m for m in MODELS if m.__name__ in INPUTS])
+        timelines = {model.__name__: without_ids(model) for model in TIMELINES}
+        moments = sorted({e.at for e in HistoryEntry.select()})
+        counts = [counts_at(moment) for moment in moments]
+        # As version 2 left it: no timeline tables, words kept in claim_term.
+        db.drop_tables(TIMELINES + TALLIES)
         ClaimTerm.insert_many([{"claim": c.id, "kind": "word", "term": w}
                                for c in Claim.select() for w in sorted(words_of(c.text))]).execute()
-        before = snapshot()
+        history = runner().History
+        history.delete().where(history.name == NAMES[3]).execute()
+        assert current_version() == 2
         assert migrate() == LATEST
-        after = snapshot()
-    finally:
-        db.close()
-    assert {name: rows for name, rows in after.items() if name != "ClaimTerm"} == \
-           {name: rows for name, rows in before.items() if name != "ClaimTerm"}
-    assert after["ClaimTerm"] == [row for row in before["ClaimTerm"] if row[2] != "word"]
+        assert snapshot([m for m in MODELS if m.__name__ in INPUTS]) == inputs
+        assert {model.__name__: without_ids(model) for model in TIMELINES} == timelines
+        assert [counts_at(moment) for moment in moments] == counts
+        assert ClaimTerm.select().count() == 0
+        assert verify_ledger() == []
     client = app.test_client()
     [found] = client.get("/v1/claims", query_string={"q": "ARTILLERY shells"}).get_json()["items"]
     assert found["id"] == arms.id and found["status"] == "unconfirmed"
@@ -63,11 +95,8 @@ def test_several_migrators_at_once(fresh_database):
     assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results]
     assert {r.stdout.strip() for r in results} == {f"schema at version {LATEST}"}
     build_app(env["REPORTEDLY_DATABASE_URL"])
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         assert sorted(runner().applied()) == sorted(NAMES.values()) and current_version() == LATEST
-    finally:
-        db.close()
 
 
 TEXTS = [
@@ -86,11 +115,8 @@ QUERIES = ["son", "son-hui", "hui son", "kcna", "KCNA photos", "pyŏngyang", "py
 def search_ledger(fresh_database):
     """The texts above as claims; returns the client and {claim id: text}."""
     client = build_app(fresh_database()).test_client()
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         token = create_token("search", "write")
-    finally:
-        db.close()
     claims = {}
     for text in TEXTS:
         response = client.post("/v1/claims", json={"text": text}, headers={"Authorization": f"Bearer {token}"})

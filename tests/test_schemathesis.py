@@ -28,12 +28,9 @@ REFERENCE_FIELDS = {"source", "via", "document_id", "publisher", "parties", "cur
 
 def seeded_app(database_url):
     app = build_app(database_url)
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         load_seeds(SEEDS)
         app.config["TEST_TOKEN"] = create_token("schemathesis", "admin")
-    finally:
-        db.close()
     return app
 
 

@@ -11,11 +11,8 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def load(app):
-    db.connect(reuse_if_open=True)
-    try:
+    with db.connection_context():
         return load_seeds(SEEDS)
-    finally:
-        db.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from ..schemas import (
     PageQuerySchema,
     RetractionSchema,
 )
-from .base import Blueprint
+from .base import Blueprint, idempotent
 
 blp = Blueprint("attributions", __name__, url_prefix="/v1", description="Attributions of claims to sources")
 
@@ -28,6 +28,7 @@ class ClaimAttributions(MethodView):
         return queries.list_attributions(claim_id, args)
 
     @requires("write")
+    @idempotent
     @blp.arguments(AttributionSchema)
     @blp.response(201, AttributionResultSchema)
     def post(self, data, claim_id):
@@ -40,6 +41,7 @@ class ClaimAttributions(MethodView):
 class AttributionRetraction(MethodView):
     """Withdrawing one attribution."""
     @requires("write")
+    @idempotent
     @blp.arguments(RetractionSchema)
     @blp.response(200, AttributionResultSchema)
     def post(self, data, attribution_id):

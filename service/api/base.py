@@ -1,10 +1,13 @@
 """The API's building blocks: flask-smorest configured for problem+json errors, strict JSON bodies and bounded ids."""
 
+import functools
+import hashlib
 import json
+import re
 from http import HTTPStatus
 
 import flask_smorest
-from flask import request
+from flask import current_app, g, make_response, request
 from flask_smorest.exceptions import NotModified
 from flask_smorest.utils import prepare_response
 from gunicorn.http.errors import ParseException
@@ -14,6 +17,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
+from .. import idempotency
 from ..identifiers import MAX_ID, SLUG_PATTERN
 from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
 
@@ -124,3 +128,47 @@ class SlugConverter(BaseConverter):
     """A source id in a path."""
 
     regex = SLUG_PATTERN.strip("^$")
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
+
+
+def idempotent(view):
+    """Decorate a POST view (below `requires`): with an Idempotency-Key, a retry replays the first answer."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None or g.get("token") is None:
+            return view(*args, **kwargs)
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise Problem(422, "Idempotency-Key must be 1-255 visible ASCII characters.",
+                          errors={IDEMPOTENCY_HEADER: ["Must be 1-255 visible ASCII characters."]})
+        lease = current_app.config["IDEMPOTENCY_LEASE_SECONDS"]
+        with idempotency.exactly_once(g.token.key_id, key, request_fingerprint(), lease) as attempt:
+            if attempt.replay is not None:
+                return _replay(attempt.replay)
+            response = make_response(view(*args, **kwargs))
+            if 200 <= response.status_code < 300:
+                headers = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
+                attempt.keep(idempotency.Answer(response.status_code, response.get_data(as_text=True), headers))
+        return response
+
+    return wrapper
+
+
+def request_fingerprint():
+    """What makes two requests 'the same': method, path with query, and body."""
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.full_path}\n".encode())
+    digest.update(read_body(request))
+    return digest.hexdigest()
+
+
+def _replay(answer):
+    response = current_app.response_class(answer.body, status=answer.status)
+    response.headers.update(answer.headers)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response

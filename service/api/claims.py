@@ -13,7 +13,7 @@ from ..schemas import (
     PageQuerySchema,
     TimeQuerySchema,
 )
-from .base import Blueprint
+from .base import Blueprint, idempotent
 
 blp = Blueprint("claims", __name__, url_prefix="/v1/claims", description="Claims and their status")
 
@@ -29,6 +29,7 @@ class Claims(MethodView):
         return queries.list_claims(args)
 
     @requires("write")
+    @idempotent
     @blp.arguments(ClaimSchema)
     @blp.response(201, ClaimSchema)
     def post(self, data):

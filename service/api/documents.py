@@ -5,7 +5,7 @@ from flask.views import MethodView
 from .. import ledger, queries
 from ..auth import requires
 from ..schemas import DocumentSchema, NoQuerySchema, RetractionSchema
-from .base import Blueprint
+from .base import Blueprint, idempotent
 
 blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="Documents")
 
@@ -14,6 +14,7 @@ blp = Blueprint("documents", __name__, url_prefix="/v1/documents", description="
 class Documents(MethodView):
     """The document collection."""
     @requires("write")
+    @idempotent
     @blp.arguments(DocumentSchema)
     @blp.response(201, DocumentSchema)
     def post(self, data):
@@ -37,6 +38,7 @@ class DocumentItem(MethodView):
 class DocumentRetraction(MethodView):
     """Retracting a document."""
     @requires("write")
+    @idempotent
     @blp.arguments(RetractionSchema)
     @blp.response(200, DocumentSchema)
     def post(self, data, document_id):

@@ -4,14 +4,8 @@ from flask.views import MethodView
 
 from .. import ledger, queries
 from ..auth import requires
-from ..schemas import (
-    NoQuerySchema,
-    PageQuerySchema,
-    SourcePageSchema,
-    SourcePatchSchema,
-    SourceSchema,
-)
-from .base import Blueprint
+from ..schemas import NoQuerySchema, PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
+from .base import Blueprint, idempotent
 
 blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sources of statements")
 
@@ -27,6 +21,7 @@ class Sources(MethodView):
         return queries.list_sources(args)
 
     @requires("admin")
+    @idempotent
     @blp.arguments(SourceSchema)
     @blp.response(201, SourceSchema)
     def post(self, data):
