@@ -21,7 +21,12 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+# npm packages the browser tests inject (axe-core), pinned by tests/package-lock.json.
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund --silent
+	touch $@
+
+install-test: $(VENV)/.installed-test tests/node_modules/.installed
 
 ## make run: install, migrate, seed once, make an admin token file, serve on 127.0.0.1:8000
 run: install
@@ -47,4 +52,4 @@ bench: install-test
 	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VAR) .pytest_cache .hypothesis tests/node_modules

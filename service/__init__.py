@@ -12,10 +12,11 @@ from .config import load_config
 from .db import borrow, give_back, init_database
 from .http_headers import add_security_headers
 from .problems import register_error_handlers
+from .web import register_web
 
 
 def create_app(config=None, with_database=True):
-    """Build the application: config, database, request hooks, API, error handlers.
+    """Build the application: config, database, request hooks, API, web pages, error handlers.
 
     `with_database=False` builds the app only to describe it (the OpenAPI document): no database is set up.
     """
@@ -26,6 +27,7 @@ def create_app(config=None, with_database=True):
         app.extensions["reportedly.db"] = init_database(app.config)
         register_request_hooks(app)
     app.extensions["reportedly.api"] = register_api(app)
+    register_web(app)
     register_error_handlers(app)
     return app
 

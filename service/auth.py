@@ -69,6 +69,19 @@ def find_token(presented):
     return token if hmac.compare_digest(token.secret_hash, hash_secret(secret)) else None
 
 
+def live_token(key_id):
+    """The live Token with this key id, or None: what a web session, which keeps only the key id, acts as."""
+    if not isinstance(key_id, str) or not KEY_ID.fullmatch(key_id):
+        return None
+    token = Token.get_or_none(Token.key_id == key_id)
+    return token if token is not None and token.revoked_at is None else None
+
+
+def allows(token, scope):
+    """Whether a token (or None, for nobody) holds `scope`; each scope includes the ones before it."""
+    return token is not None and SCOPES.index(token.scope) >= SCOPES.index(scope)
+
+
 def _unauthorized(detail, error="invalid_token"):
     challenge = f'Bearer realm="reportedly", error="{error}"' if error else 'Bearer realm="reportedly"'
     return Problem(401, detail, headers={"WWW-Authenticate": challenge})
@@ -96,8 +109,6 @@ def authenticate():
 
 def requires(scope):
     """Decorate a view: the caller's token must hold `scope` (reads may be public)."""
-    needed = SCOPES.index(scope)
-
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -106,7 +117,7 @@ def requires(scope):
                 if scope == "read" and current_app.config["PUBLIC_READS"]:
                     return view(*args, **kwargs)
                 raise _unauthorized("This request needs a bearer token.", None)
-            if SCOPES.index(token.scope) < needed:
+            if not allows(token, scope):
                 raise Problem(403, f"This request needs the {scope!r} scope; the token has {token.scope!r}.")
             return view(*args, **kwargs)
 

@@ -39,9 +39,18 @@ DEFAULTS = {
     "SEED": False,
     # Where the seed files are.
     "SEED_PATH": "seeds",
+    # A source change that re-derives more claims than this is applied by a job (202 Accepted) instead of
+    # inside the request.
+    "REGRADE_INLINE_LIMIT": 5000,
+    # Seconds after which a queued or running job is taken to have died (its change applied nothing) and no
+    # longer blocks another change of the same source.
+    "JOB_LEASE_SECONDS": 3600,
     # PostgreSQL connection pool: connections a worker keeps, and how long to wait for one.
     "DB_POOL_SIZE": 8,
     "DB_POOL_TIMEOUT_SECONDS": 10.0,
+    # Signs the web pages' session cookie; empty means a random key per server start
+    # (`reportedly serve` makes one for all its workers), which logs everyone out on restart.
+    "SECRET_KEY": "",
 }
 
 

@@ -30,16 +30,31 @@ def attributions_known(query, as_of=None):
     return [(a, via.get(a.id, ())) for a in attributions]
 
 
+STATEMENT_COLUMNS = (Attribution.id, Attribution.claim, Attribution.source, Attribution.stance, Attribution.basis,
+                     Attribution.confidence, Attribution.recorded_at, Attribution.published_at,
+                     Attribution.retracted_at)
+
+
 def statements_by_claim(claim_ids, as_of=None):
-    """The attributions of these claims, recorded by `as_of`, as rule Statements keyed by claim id."""
+    """The attributions of these claims, recorded by `as_of`, as rule Statements keyed by claim id.
+
+    Read as plain tuples: a re-grade reads thousands at a time, and model rows cost more than the rules.
+    """
+    result = {claim_id: [] for claim_id in claim_ids}
     query = (
-        Attribution.select()
+        Attribution.select(*STATEMENT_COLUMNS)
         .where(Attribution.claim.in_(list(claim_ids)))
         .order_by(Attribution.id)
     )
-    result = {claim_id: [] for claim_id in claim_ids}
-    for attribution, via in attributions_known(query, as_of):
-        result[attribution.claim_id].append(to_statement(attribution, via))
+    if as_of is not None:
+        query = query.where(Attribution.recorded_at <= as_of)
+    rows = list(query.tuples())
+    via = relays_by_attribution(row[0] for row in rows)
+    for id_, claim_id, source, stance, basis, confidence, recorded, published, retracted in rows:
+        result[claim_id].append(Statement(
+            id=id_, source=source, stance=stance, basis=basis, confidence=confidence, recorded_at=recorded,
+            via=via.get(id_, ()), published_at=published, retracted_at=retracted,
+        ))
     return result
 
 
@@ -54,24 +69,9 @@ def relays_by_attribution(attribution_ids):
         .where(Relay.attribution.in_(ids))
         .order_by(Relay.position)
     )
-    for relay in query:
-        via.setdefault(relay.attribution_id, []).append(relay.source_id)
+    for attribution_id, source_id in query.tuples():
+        via.setdefault(attribution_id, []).append(source_id)
     return {attribution_id: tuple(sources) for attribution_id, sources in via.items()}
-
-
-def to_statement(attribution, via):
-    """An Attribution row as the rules see it."""
-    return Statement(
-        id=attribution.id,
-        source=attribution.source_id,
-        stance=attribution.stance,
-        basis=attribution.basis,
-        confidence=attribution.confidence,
-        recorded_at=attribution.recorded_at,
-        via=tuple(via),
-        published_at=attribution.published_at,
-        retracted_at=attribution.retracted_at,
-    )
 
 
 def source_facts(source_ids, as_of=None):

@@ -1,10 +1,15 @@
 """gunicorn settings for `reportedly serve` and the container, from REPORTEDLY_* variables with explicit defaults."""
 
 import os
+import secrets
 
 from service.config import load_config
 
 _config = load_config()
+# One web session key for every worker of this server: without REPORTEDLY_SECRET_KEY each
+# worker would make its own and a login would hold on one worker only.
+if not _config["SECRET_KEY"]:
+    os.environ["REPORTEDLY_SECRET_KEY"] = secrets.token_hex(32)
 
 bind = _config["BIND"]
 # Explicit, never the CPU count: a container reports the host's CPUs, not its own share.

@@ -1,6 +1,6 @@
 """Headers on every answer: no MIME sniffing, who may cache it, and that it varies with the token.
 
-Caching: an answer to a request that carried a token, any error and any write is
+Caching: an answer to a request that carried a token or a cookie, any error and any write is
 `no-store` (it may hold what only that token may see). A public read is `no-cache`:
 a cache may keep it but must revalidate it (ETag / If-None-Match) before reuse,
 so a retraction is never hidden behind a stale copy.
@@ -16,6 +16,7 @@ def cache_control(response):
     public_read = (
         request.method in SAFE_METHODS
         and "Authorization" not in request.headers
+        and not request.cookies  # a web session's pages are as private as a token's answers
         and response.status_code in (200, 304)
     )
     return "no-cache" if public_read else "no-store"

@@ -7,10 +7,12 @@ timelines past-time reads use (service.timeline) in the same transaction.
 """
 
 import contextlib
+from datetime import timedelta
 
 from peewee import IntegrityError
 
 from . import timeline
+from .clock import utcnow
 from .db import db, is_postgresql
 from .errors import Conflict, Invalid, NotFound
 from .facts import inputs_many
@@ -20,6 +22,7 @@ from .models import (
     ClaimRevision,
     Document,
     HistoryEntry,
+    Job,
     JSONField,
     Relay,
     Source,
@@ -134,6 +137,37 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
             for batch in timeline.chunks(claim_ids, REDERIVE_BATCH):
                 refresh_claims(lock_claims(batch), "source_change", source.id, now)
     return source
+
+
+def request_source_change(source_id, changes, check_precondition=lambda source: None, inline_limit=None,
+                          lease=timedelta(hours=1)):
+    """Change a source now, or, when the change re-derives more than `inline_limit` claims, queue it as a Job.
+
+    Returns (source, None) when applied, (source as it stands, job) when queued. One job
+    at a time per source: another change while one is pending (queued or running, and
+    younger than `lease`) is a Conflict.
+    """
+    with claim_write():
+        source = locking(Source.select().where(Source.id == source_id)).first()
+        if source is None:
+            raise NotFound(f"There is no source {source_id!r}.")
+        check_precondition(source)
+        pending = (
+            Job.select()
+            .where(Job.subject == source_id, Job.state.in_(("queued", "running")), Job.created_at > utcnow() - lease)
+            .exists()
+        )
+        if pending:
+            raise Conflict(f"A change of source {source_id!r} is still being applied; retry when its job is done.")
+        changed = {k: v for k, v in changes.items() if getattr(source, k) != v}
+        total = len(_claims_naming(source_id, relays="name" in changed)) if set(changed) & set(RULE_FIELDS) else 0
+        if inline_limit is None or total <= inline_limit:
+            return update_source(source_id, changes), None
+        if "affiliation" in changed:
+            _check_affiliation(source_id, changed["affiliation"])
+        job = Job.create(kind="source_change", subject=source_id, changes=changed, state="queued",
+                         claims_total=total, created_at=timeline.write_moment())
+    return source, job
 
 
 def _check_affiliation(source_id, affiliation):
@@ -375,7 +409,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
         derivation = derive_status(statements, sources, shot.parties)
         new = timeline.public_shape(derivation)
         old = None if always else stored_shape(claim)
-        steps = world_timeline(statements, sources, shot.parties)
+        steps = world_timeline(statements, sources, shot.parties, current=derivation)
         worlds[claim.id] = [(start, timeline.public_shape(d)) for start, d in steps]
         derivations.append(derivation)
         if new == old:
@@ -392,8 +426,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
     _store_derived([claim for claim in claims if claim.id in {c for c, _, _ in changes}])
     timeline.record_states(changes, now)
     timeline.record_worlds(worlds)
-    for chunk in timeline.chunks(entries, 150):
-        HistoryEntry.insert_many(chunk).execute()
+    timeline.insert_rows(HistoryEntry, entries)
     return derivations
 
 

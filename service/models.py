@@ -285,6 +285,24 @@ class HistoryEntry(BaseModel):
         indexes = ((("claim", "id"), False),)
 
 
+class Job(BaseModel):
+    """A change too large for one request (a re-grade behind many claims), applied by a process of its own.
+
+    The change itself runs as one transaction, so readers see all of it or none; the job
+    row says where it stands: queued, running, done or failed.
+    """
+
+    kind = CharField(max_length=24)
+    subject = CharField(max_length=64)
+    changes = JSONField()
+    state = CharField(max_length=12, index=True)
+    claims_total = IntegerField()
+    created_at = UTCTimeField()
+    started_at = UTCTimeField(null=True)
+    finished_at = UTCTimeField(null=True)
+    error = TextField(null=True)
+
+
 class Token(BaseModel):
     """A bearer token: its public key id and the SHA-256 of its secret, never the secret."""
 
@@ -329,6 +347,7 @@ MODELS = (
     Attribution,
     Relay,
     HistoryEntry,
+    Job,
     Token,
     IdempotencyRecord,
 )

@@ -19,7 +19,7 @@ from .facts import attributions_known, claims_created_by, derive_many, snapshots
 from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
 from .ledger import DERIVED_FIELDS, REDERIVE_BATCH
-from .models import Attribution, Claim, Document, HistoryEntry, Source
+from .models import Attribution, Claim, Document, HistoryEntry, Job, Source, SourceRevision
 from .rules import STATUSES
 from .timeline import counts_at, public_shape, world_counts_at
 
@@ -303,6 +303,16 @@ def list_sources(args):
     return page(rows, args["limit"], lambda s: (to_micros(s.created_at), s.id), "sources", args)
 
 
+def list_source_revisions(source_id):
+    """A source's revisions (name, grade, affiliation), oldest first: its re-grade history."""
+    get_source(source_id)
+    return list(
+        SourceRevision.select()
+        .where(SourceRevision.source == source_id)
+        .order_by(SourceRevision.valid_from, SourceRevision.id)
+    )
+
+
 # --- documents ---------------------------------------------------------------------
 
 
@@ -312,6 +322,27 @@ def get_document(document_id):
     if document is None:
         raise NotFound(f"There is no document {document_id}.")
     return document
+
+
+def list_document_attributions(document_id):
+    """Every attribution that cites a document, oldest first (its quoted passages)."""
+    get_document(document_id)
+    return attribution_views(
+        Attribution.select()
+        .where(Attribution.document == document_id)
+        .order_by(Attribution.id)
+    )
+
+
+# --- jobs ---------------------------------------------------------------------------
+
+
+def get_job(job_id):
+    """One job; NotFound if there is none."""
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None:
+        raise NotFound(f"There is no job {job_id}.")
+    return job
 
 
 # --- summary -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from .models import (
     WorldState,
 )
 from .rules import world_timeline
-from .timeline import FOREVER, checkpoint_if_due, chunks, public_shape, record_states, record_worlds
+from .timeline import FOREVER, checkpoint_if_due, insert_rows, public_shape, record_states, record_worlds
 
 
 def rebuild_all(progress=lambda done: None):
@@ -100,8 +100,7 @@ def _rebuild_terms(claims):
             for term in terms - set(opened):
                 opened[term] = at
         rows += [_span(claim.id, term, start, FOREVER) for term, start in opened.items()]
-    for chunk in chunks(rows):
-        TermSpan.insert_many(chunk).execute()
+    insert_rows(TermSpan, rows)
 
 
 def _span(claim_id, term, start, end):

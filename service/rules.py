@@ -114,6 +114,10 @@ class Derivation:
     origins: tuple
 
 
+# What a claim with no active attribution derives to (rule 1).
+NOTHING_ACTIVE = Derivation("unconfirmed", None, None, ("unconfirmed: no active attributions",), ())
+
+
 def is_active(statement, as_of=None, published_before=None):
     """Whether a statement counts: recorded by `as_of`, not retracted by then, published by `published_before`."""
     if as_of is not None and statement.recorded_at > as_of:
@@ -132,23 +136,26 @@ def derive_status(statements, sources, parties, as_of=None, published_before=Non
     """Apply §3 and §4 to one claim: `sources` maps every source id named in `statements` to SourceFacts."""
     active = [s for s in statements if is_active(s, as_of, published_before)]
     if not active:
-        return Derivation("unconfirmed", None, None, ("unconfirmed: no active attributions",), ())
+        return NOTHING_ACTIVE
     origins = collect_origins(active, sources, frozenset(parties))
     status, explanation = decide(origins, sources)
     confidence = combined_confidence(origins)
     return Derivation(status, confidence, likelihood(confidence), tuple(explanation), origins)
 
 
-def world_timeline(statements, sources, parties):
+def world_timeline(statements, sources, parties, current=None):
     """The claim's derivation over world time, as known now: [(published_from, Derivation)], oldest first.
 
     The first step (from None, the beginning of time) counts no statement; each later step
     starts at a distinct publication time of a statement active now and holds until the next.
+    The last step counts every active statement: it is `current`, the derivation now, when given.
     """
     active = [s for s in statements if is_active(s)]
     times = sorted({s.published_at or s.recorded_at for s in active})
-    steps = [(None, derive_status((), sources, parties))]
-    steps += [(moment, derive_status(active, sources, parties, published_before=moment)) for moment in times]
+    steps = [(None, NOTHING_ACTIVE)]
+    steps += [(moment, derive_status(active, sources, parties, published_before=moment)) for moment in times[:-1]]
+    if times:
+        steps.append((times[-1], current or derive_status(active, sources, parties)))
     return steps
 
 

@@ -205,6 +205,21 @@ class SummarySchema(Schema):
     by_source = fields.List(fields.Nested(SourceCountsSchema))
 
 
+class JobSchema(Schema):
+    """A change applied by a process of its own; poll it until `state` is done or failed."""
+
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": ["source_change"]})
+    subject = fields.String(metadata={"description": "The id of the source being changed."})
+    changes = fields.Dict(keys=fields.String(), values=fields.Raw())
+    state = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    claims_total = fields.Integer(metadata={"description": "How many claims the change re-derives."})
+    created_at = AwareTime()
+    started_at = AwareTime(allow_none=True)
+    finished_at = AwareTime(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
 class HealthSchema(Schema):
     """What /healthz reports."""
     status = fields.String()

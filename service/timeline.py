@@ -88,9 +88,9 @@ def record_states(changes, now):
         (ClaimState.delete()
          .where(ClaimState.claim.in_(chunk), ClaimState.valid_from == at, ClaimState.valid_to == at)
          .execute())
-    ClaimState.insert_many(
-        [{"claim": claim_id, "valid_from": at, "valid_to": FOREVER, **new} for claim_id, _, new in changed]
-    ).execute()
+    insert_rows(ClaimState, [
+        {"claim": claim_id, "valid_from": at, "valid_to": FOREVER, **new} for claim_id, _, new in changed
+    ])
     _record_tally([(old, new) for _, old, new in changed], at)
 
 
@@ -103,8 +103,7 @@ def _record_tally(changes, at):
                 for source in origin_sources(shape["origins"]) | {OVERALL}:
                     counts[source, shape["status"]] += sign
     rows = [{"at": at, "source": s, "status": st, "delta": n} for (s, st), n in counts.items() if n]
-    for chunk in chunks(rows):
-        TallyDelta.insert_many(chunk).execute()
+    insert_rows(TallyDelta, rows)
 
 
 def record_worlds(worlds):
@@ -120,10 +119,8 @@ def record_worlds(worlds):
             span = {"claim": claim_id, "published_from": start, "published_to": end}
             states.append({**span, **shape})
             sources += [{**span, "source": s, "status": shape["status"]} for s in origin_sources(shape["origins"])]
-    for chunk in chunks(states, 500):
-        WorldState.insert_many(chunk).execute()
-    for chunk in chunks(sources):
-        WorldSource.insert_many(chunk).execute()
+    insert_rows(WorldState, states)
+    insert_rows(WorldSource, sources)
 
 
 def record_terms(claim_id, terms, now):
@@ -140,8 +137,22 @@ def record_terms(claim_id, terms, now):
         TermSpan.delete().where(TermSpan.id.in_(chunk), TermSpan.valid_from == at).execute()
     started = sorted(terms - set(open_spans))
     rows = [{"claim": claim_id, "kind": k, "term": t, "valid_from": at, "valid_to": FOREVER} for k, t in started]
-    for chunk in chunks(rows):
-        TermSpan.insert_many(chunk).execute()
+    insert_rows(TermSpan, rows)
+
+
+def insert_rows(model, rows):
+    """Insert many rows (dicts with the same keys, by field name) with one prepared statement.
+
+    peewee's insert_many builds SQL value by value; a re-grade or an import inserts rows by
+    the hundred thousand, where that cost more than the database did.
+    """
+    if not rows:
+        return
+    fields = [model._meta.fields[name] for name in rows[0]]
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    marks = ", ".join([db.param] * len(fields))
+    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+    db.cursor().executemany(sql, [[field.db_value(row[field.name]) for field in fields] for row in rows])
 
 
 def chunks(items, size=900):
@@ -262,6 +273,5 @@ def _checkpoint(last, at):
     checkpoint = TallyCheckpoint.create(at=at, through_id=through)
     rows = [{"checkpoint": checkpoint.id, "source": s, "status": st, "total": n}
             for (s, st), n in totals.items() if n]
-    for chunk in chunks(rows, 300):
-        TallyCount.insert_many(chunk).execute()
+    insert_rows(TallyCount, rows)
     return checkpoint

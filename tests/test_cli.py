@@ -44,6 +44,25 @@ def test_seed_is_idempotent(run):
     assert run("seed", str(ROOT / "seeds")).output.strip() == "0 sources added, 0 documents added, 0 claims added"
 
 
+def test_verify_finds_what_was_tampered_with(run):
+    run("migrate")
+    run("seed", str(ROOT / "seeds"))
+    checked = run("verify")
+    assert checked.exit_code == 0 and "ledger verified" in checked.output
+    from service.config import load_config
+    from service.db import close_all, init_database
+    from service.models import Claim, TallyDelta
+
+    database = init_database(load_config())
+    with database.connection_context():
+        Claim.update(status="disputed").where(Claim.id == 3).execute()
+        TallyDelta.update(delta=TallyDelta.delta + 1).where(TallyDelta.id == 1).execute()
+    close_all(database)
+    tampered = run("verify")
+    assert tampered.exit_code == 1
+    assert "claim 3: stored fields differ" in tampered.output and "counts by status (now) differ" in tampered.output
+
+
 def test_the_committed_openapi_document_matches_the_code():
     committed = (ROOT / "schema" / "openapi.json").read_text()
     assert committed == openapi_text(), "schema/openapi.json is stale: run `reportedly openapi`"

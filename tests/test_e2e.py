@@ -23,7 +23,7 @@ def server(fresh_database, tmp_path):
     gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    yield {"base": gunicorn.base, "http": session, "port": gunicorn.port}
+    yield {"base": gunicorn.base, "http": session, "port": gunicorn.port, "env": env}
     assert gunicorn.stop() == 0
     assert "Traceback" not in gunicorn.logs()
 
@@ -88,6 +88,7 @@ def test_concurrent_writes_through_both_workers_stay_consistent(server):
     changes = [(h["status"], h["confidence"]) for h in history]
     assert all(a != b for a, b in itertools.pairwise(changes)), "a history entry without a change"
     assert changes[-1] == (stored["status"], stored["confidence"])
+    assert "ledger verified" in reportedly(server["env"], "verify")
 
 
 def test_an_oversized_chunked_body_is_413(server):

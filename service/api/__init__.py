@@ -1,10 +1,10 @@
 """The HTTP API: one blueprint per resource, registered on a problem+json-speaking Api."""
 
 from ..identifiers import MAX_ID, SLUG_PATTERN
-from . import attributions, claims, docs, documents, health, sources, summary
+from . import attributions, claims, docs, documents, health, jobs, sources, summary
 from .base import Api, IdConverter, SlugConverter
 
-BLUEPRINTS = (health, sources, documents, claims, attributions, summary)
+BLUEPRINTS = (health, sources, documents, claims, attributions, summary, jobs)
 
 
 def register_api(app):

@@ -1,11 +1,15 @@
 """Sources: who makes statements, how reliable, and which origin group they belong to."""
 
+from datetime import timedelta
+
+from flask import current_app
 from flask.views import MethodView
 
-from .. import ledger, queries
+from .. import jobs, ledger, queries
 from ..auth import requires
-from ..schemas import NoQuerySchema, PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
+from ..schemas import JobSchema, NoQuerySchema, PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
 from .base import Blueprint, idempotent
+from .jobs import job_accepted
 
 blp = Blueprint("sources", __name__, url_prefix="/v1/sources", description="Sources of statements")
 
@@ -45,7 +49,16 @@ class SourceItem(MethodView):
     @blp.etag
     @blp.arguments(SourcePatchSchema(partial=True))
     @blp.response(200, SourceSchema)
+    @blp.alt_response(202, schema=JobSchema, description="The change re-derives many claims: a job applies it.")
     def patch(self, changes, source_id):
-        """Change a source; a new reliability or affiliation re-derives its claims."""
-        return ledger.update_source(source_id, changes, lambda source: blp.check_etag(source, SourceSchema))
+        """Change a source; a new reliability or affiliation re-derives its claims (by a job when they are many)."""
+        source, job = ledger.request_source_change(
+            source_id, changes, lambda source: blp.check_etag(source, SourceSchema),
+            inline_limit=current_app.config["REGRADE_INLINE_LIMIT"],
+            lease=timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"]),
+        )
+        if job is None:
+            return source
+        jobs.start(job, current_app.config)
+        return job_accepted(job)
 

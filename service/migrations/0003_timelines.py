@@ -1,4 +1,4 @@
-"""Past time by index: timelines of claims' derived fields and terms, and counts by status (service.timeline).
+"""Past time by index: timelines of claims' derived fields and terms, counts by status (service.timeline), and jobs.
 
 Creates the tables as they stood at this version (frozen copies of the models),
 replaces the text-search indexes of version 2 with the words kept as term spans
@@ -85,7 +85,19 @@ class TallyCount(_Frozen):
     total = BigIntegerField()
 
 
-TABLES = (TermSpan, ClaimState, WorldState, WorldSource, TallyDelta, TallyCheckpoint, TallyCount)
+class Job(_Frozen):
+    kind = CharField(max_length=24)
+    subject = CharField(max_length=64)
+    changes = TextField()
+    state = CharField(max_length=12, index=True)
+    claims_total = IntegerField()
+    created_at = BigIntegerField()
+    started_at = BigIntegerField(null=True)
+    finished_at = BigIntegerField(null=True)
+    error = TextField(null=True)
+
+
+TABLES = (TermSpan, ClaimState, WorldState, WorldSource, TallyDelta, TallyCheckpoint, TallyCount, Job)
 SQLITE_DROPS = (
     "DROP TRIGGER IF EXISTS claim_fts_insert",
     "DROP TRIGGER IF EXISTS claim_fts_update",

@@ -1,0 +1,30 @@
+"""Jobs: changes too large for one request, and where each stands."""
+
+from flask import current_app, json
+from flask.views import MethodView
+
+from .. import queries
+from ..auth import requires
+from ..schemas import JobSchema
+from .base import Blueprint
+
+blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Changes applied by a job")
+
+
+@blp.route("/<id:job_id>")
+class JobItem(MethodView):
+    """One job."""
+    @requires("read")
+    @blp.response(200, JobSchema)
+    def get(self, job_id):
+        """Read a job: queued, running, done or failed, with how many claims its change re-derives."""
+        return queries.get_job(job_id)
+
+
+def job_accepted(job):
+    """The 202 answer to a request whose change a job applies: the job, and where to poll it."""
+    dumped = JobSchema().dump(job)
+    blp.set_etag(dumped)  # a PATCH answered with a job carries the job's ETag, not the unchanged source's
+    body = json.dumps(dumped)
+    return current_app.response_class(body, status=202, mimetype="application/json",
+                                      headers={"Location": f"/v1/jobs/{job.id}"})

@@ -1,0 +1,65 @@
+"""Jobs: changes too large for one request, applied by a process of their own (`python -m service.jobs ID`).
+
+A source change behind more claims than REGRADE_INLINE_LIMIT is queued as a Job
+by ledger.request_source_change; start() launches a process that applies it
+through the same ledger function a small change uses, in one transaction, so
+every reader sees the change whole or not at all and all its history entries
+carry one time. The job row tells a client polling it where it stands.
+"""
+
+import os
+import subprocess
+import sys
+
+from .clock import utcnow
+from .config import DEFAULTS, load_config
+from .db import close_all, db, init_database
+from .errors import LedgerError
+from .ledger import update_source
+from .models import Job
+
+RUNNERS = {"source_change": lambda job: update_source(job.subject, job.changes)}
+
+
+def start(job, config):
+    """Launch the process that applies a queued job, with the app's own settings."""
+    env = {**os.environ, **{f"REPORTEDLY_{name}": str(config[name]) for name in DEFAULTS if name in config}}
+    subprocess.Popen([sys.executable, "-m", "service.jobs", str(job.id)], env=env,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+
+
+def run(job_id):
+    """Apply one queued job and record how it ended; returns the job."""
+    with db.atomic():
+        job = Job.get_by_id(job_id)
+        if job.state != "queued":
+            return job
+        job.state, job.started_at = "running", utcnow()
+        job.save()
+    try:
+        RUNNERS[job.kind](job)
+        job.state = "done"
+    except LedgerError as error:
+        job.state, job.error = "failed", error.detail
+    except Exception as error:  # the job's own record says it failed; its transaction left nothing behind
+        job.state, job.error = "failed", f"{type(error).__name__} while applying the change"
+        raise
+    finally:
+        job.finished_at = utcnow()
+        with db.atomic():
+            job.save()
+    return job
+
+
+def main(argv):
+    """Entry point of the job process."""
+    database = init_database(load_config())
+    database.connect()
+    try:
+        run(int(argv[1]))
+    finally:
+        close_all(database)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
