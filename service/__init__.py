@@ -3,12 +3,15 @@
 import logging
 
 from flask import Flask, current_app, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, observability, ratelimit
 from .api import register_api
+from .api.docs import STATIC_URL
 from .api.openapi import spec_options
 from .config import load_config
 from .db import borrow, give_back, init_database
+from .http_headers import add_security_headers
 from .problems import register_error_handlers
 from .web import register_web
 
@@ -21,6 +24,7 @@ def create_app(config=None, with_database=True):
     app = Flask(__name__)
     configure(app, config)
     observability.init_observability(app)
+    trust_proxies(app)
     if with_database:
         app.extensions["reportedly.db"] = init_database(app.config)
         register_request_hooks(app)
@@ -41,18 +45,29 @@ def configure(app, overrides=None):
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        OPENAPI_SWAGGER_UI_URL=STATIC_URL,
         API_SPEC_OPTIONS=spec_options(app.config["PUBLIC_URL"]),
     )
     logging.getLogger("reportedly").setLevel(app.config["LOG_LEVEL"].upper())
+    # `//` in a path is a 404, never a redirect: a redirect would be built from a forged Host header.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+
+
+def trust_proxies(app):
+    """Behind REPORTEDLY_TRUSTED_PROXIES proxies, take the client's address, scheme and host from them."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_request_hooks(app):
-    """Per request, in order: borrow the connection, authenticate, rate-limit; give the connection back."""
+    """Per request, in order: borrow the connection, authenticate (failures limited first), rate-limit;
+    security headers on the answer; give the connection back."""
     app.before_request(_borrow_connection)
     app.before_request(auth.authenticate)
     ratelimit.init_rate_limit(app)
-    app.before_request(ratelimit.limit_requests)
+    app.after_request(add_security_headers)
     app.teardown_request(_give_back_connection)
 
 

@@ -18,6 +18,7 @@ from .clock import utcnow
 from .db import db
 from .models import Token
 from .problems import Problem
+from .ratelimit import check_auth_failures, count_auth_failure
 
 SCOPES = ("read", "write", "admin")  # each includes the ones before it
 PREFIX = "rpt"
@@ -91,12 +92,18 @@ def authenticate():
     g.token = None
     header = request.headers.get("Authorization")
     if header is None:
+        if request.method == "OPTIONS" and not current_app.config["PUBLIC_READS"]:
+            raise _unauthorized("This request needs a bearer token.", None)
         return
+    # Counted before the lookup: guessing tokens costs the guesser, not the database.
+    check_auth_failures()
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
+        count_auth_failure()
         raise _unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_request")
     g.token = find_token(presented.strip())
     if g.token is None:
+        count_auth_failure()
         raise _unauthorized("The token is unknown or revoked.")
 
 

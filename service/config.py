@@ -1,6 +1,8 @@
 """Configuration: defaults in code, REPORTEDLY_* environment overrides, a dict for tests."""
 
+import math
 import os
+import re
 from pathlib import Path
 
 DEFAULTS = {
@@ -25,11 +27,19 @@ DEFAULTS = {
     "LOG_FORMAT": "text",
     # Whether GET /metrics serves Prometheus metrics; off by default, as they tell traffic to anyone who asks.
     "METRICS": False,
-    # Requests a minute one client (token, or address without one) may make per worker; 0 = off.
-    "RATE_LIMIT_PER_MINUTE": 1200,
     # SQLite durability: FULL (an acknowledged write survives a power loss) or NORMAL (it survives a
     # process crash; the last commits may be lost on a power loss).
     "SQLITE_SYNCHRONOUS": "FULL",
+    # Requests one client (token, or address without one) may make in a moving window; 0 = off.
+    "RATE_LIMIT_PER_MINUTE": 1200,
+    # The window of that limit and of the auth-failure limit, in seconds (a minute unless changed).
+    "RATE_LIMIT_WINDOW_SECONDS": 60,
+    # Where the counts live: memory:// (each worker its own) or redis://host:6379 (shared by all).
+    "RATE_LIMIT_STORAGE": "memory://",
+    # Failed authentications one address may make in the window before 429; counted before the lookup.
+    "AUTH_FAILURE_LIMIT": 30,
+    # Proxies in front that set X-Forwarded-For/-Proto/-Host; 0 trusts none (the peer is the client).
+    "TRUSTED_PROXIES": 0,
     # How long a SQLite writer waits for the lock before the request fails with 503.
     "SQLITE_BUSY_TIMEOUT_SECONDS": 10.0,
     # Seconds after which an unfinished Idempotency-Key is taken to belong to a dead request.
@@ -59,6 +69,11 @@ DEFAULTS = {
 }
 
 
+# Numbers that must be at least 1 (a worker count, a window); every other number must be at least 0.
+POSITIVE = {"WORKERS", "RATE_LIMIT_WINDOW_SECONDS", "MAX_BODY_BYTES", "DB_POOL_SIZE"}
+NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def _parse(name, raw, default):
     """Turn an environment string into the type of its default."""
     if isinstance(default, bool):
@@ -66,11 +81,37 @@ def _parse(name, raw, default):
         if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
             raise ValueError(f"REPORTEDLY_{name} must be true or false, not {raw!r}")
         return lowered in {"1", "true", "yes", "on"}
-    try:
-        return type(default)(raw)
-    except ValueError:
-        kind = "whole number" if isinstance(default, int) else "number"
-        raise ValueError(f"REPORTEDLY_{name} must be a {kind}, not {raw!r}") from None
+    if isinstance(default, (int, float)):
+        return _parse_number(name, raw.strip(), type(default))
+    return raw
+
+
+def _parse_number(name, raw, kind):
+    """A finite, non-negative number written in ASCII digits (no nan, inf, -1 or 1e9)."""
+    shape = r"[0-9]+" if kind is int else NUMBER.pattern
+    if not re.fullmatch(shape, raw):
+        noun = "whole number" if kind is int else "number"
+        raise ValueError(f"REPORTEDLY_{name} must be a {noun} written in digits, 0 or more, not {raw!r}")
+    return kind(raw)
+
+
+def check(config):
+    """Refuse settings that would silently mean something else; return the config."""
+    for name, default in DEFAULTS.items():
+        value = config[name]
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"REPORTEDLY_{name} must be a finite, non-negative number, not {value!r}")
+        if name in POSITIVE and value < 1:
+            raise ValueError(f"REPORTEDLY_{name} must be at least 1, not {value!r}")
+    url = config["DATABASE_URL"]
+    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+        raise ValueError(f"REPORTEDLY_DATABASE_URL must be sqlite:///relative/path.db or sqlite:////absolute/path.db "
+                         f"(three or four slashes), not {url!r}")
+    if not re.fullmatch(r"(memory|redis|rediss)://.*", config["RATE_LIMIT_STORAGE"]):
+        raise ValueError("REPORTEDLY_RATE_LIMIT_STORAGE must be memory:// or redis://host:port")
+    return config
 
 
 def load_config(overrides=None, environ=None):
@@ -84,4 +125,4 @@ def load_config(overrides=None, environ=None):
     config.update(overrides or {})
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{Path(config['VAR_DIR']) / 'reportedly.db'}"
-    return config
+    return check(config)

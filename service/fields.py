@@ -21,9 +21,15 @@ class Pattern(validate.Regexp):
         return value
 
 
+# A lone surrogate (U+D800-U+DFFF) is valid JSON escaping but no Unicode text: no encoder can store it.
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def _reject_nul(value):
     if "\x00" in value:
         raise ValidationError("Must not contain the NUL character.")
+    if LONE_SURROGATE.search(value):
+        raise ValidationError("Must not contain a lone surrogate (U+D800 to U+DFFF).")
 
 
 class Text(fields.String):
@@ -69,11 +75,33 @@ class JSONNumber(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class QueryInteger(fields.Integer):
+    """An integer in a query string: ASCII digits only (Python's int() also reads Arabic-Indic and other digits)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,19}", value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class QueryNumber(fields.Float):
+    """A decimal number in a query string: ASCII digits, an optional fraction; no NaN, Infinity or exponent tricks."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,19}(\.[0-9]{1,19})?", value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Identifier(fields.Integer):
     """A server-set integer id: a JSON integer from 1 to 2**63-1."""
 
     def __init__(self, **kwargs):
         super().__init__(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+# RFC 3339: date, time, optional fraction, Z or an offset of hours and minutes only (ASCII digits).
+TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
 
 
 class AwareTime(fields.AwareDateTime):
@@ -83,7 +111,7 @@ class AwareTime(fields.AwareDateTime):
         super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and ("\x00" in value or not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]", value)):
+        if isinstance(value, str) and not TIME_SHAPE.fullmatch(value):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:

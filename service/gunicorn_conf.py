@@ -26,7 +26,11 @@ if not _config["SECRET_KEY"]:
 bind = _config["BIND"]
 # Explicit, never the CPU count: a container reports the host's CPUs, not its own share.
 workers = _config["WORKERS"]
-worker_class = "sync"
+# gevent: a slow or idle client parks one greenlet, not a whole worker, so 50 slow connections cannot
+# starve /healthz (tests/test_slow_clients.py). The subclass keeps peewee's state per greenlet.
+worker_class = "service.workers.GeventWorker"
+# Connections one worker holds at once; past this, new ones wait in the listen backlog.
+worker_connections = 1000
 # The app (and its database) is created in each worker after fork: no connection crosses a fork.
 preload_app = False
 # Heartbeat files in memory: an overlay or volume filesystem can stall them.
@@ -36,6 +40,8 @@ timeout = 30
 # Shorter than Docker's default 10 s stop period, so in-flight requests finish before SIGKILL.
 graceful_timeout = 8
 keepalive = 5
+# gunicorn's own limits (answered 414 / 431 / 400 as problem+json by service.workers), set explicitly:
+# a request line up to 8 KiB, up to 100 header fields of up to 8 KiB each.
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190

@@ -44,6 +44,8 @@ CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 # SQLite needs none: BEGIN IMMEDIATE lets one writer in at a time.
 # A write reads its time only once it holds its locks, so the times of a claim's
 # attributions and history run in the order their transactions committed.
+# Before all of these, a write that checks group keys (a source's id and affiliation)
+# takes a transaction-scoped advisory lock per key, in sorted order (lock_group_keys).
 
 
 @contextlib.contextmanager
@@ -58,6 +60,14 @@ def claim_write():
 def locking(query, mode=True):
     """The query with FOR UPDATE (or `mode`, e.g. 'FOR SHARE') where the database locks rows."""
     return query.for_update(mode) if db.obj.for_update else query
+
+
+def lock_group_keys(*keys):
+    """On PostgreSQL, serialize writes that check the same group keys; SQLite's BEGIN IMMEDIATE already does."""
+    if not is_postgresql():
+        return
+    for key in sorted({k for k in keys if k}):
+        db.execute_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("reportedly-group:" + key,))
 
 
 def lock_claims(claim_ids):
@@ -84,6 +94,7 @@ def lock_claim(claim_id):
 def create_source(data):
     """Register a source; its first revision lets `as_of` see it from now on."""
     with db.atomic():
+        lock_group_keys(data["id"], data.get("affiliation"))
         now = timeline.write_moment()
         if Source.get_or_none(Source.id == data["id"]) is not None:
             raise Conflict(f"A source with id {data['id']!r} exists already.")
@@ -105,6 +116,7 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
     `check_precondition(source)` enforces If-Match once the source row is locked.
     """
     with claim_write():
+        lock_group_keys(source_id, changes.get("affiliation"))
         source = locking(Source.select().where(Source.id == source_id)).first()
         if source is None:
             raise NotFound(f"There is no source {source_id!r}.")

@@ -26,10 +26,12 @@ PROBLEM_TYPES = {
     409: "conflict",
     412: "precondition-failed",
     413: "body-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation",
     428: "precondition-required",
     429: "rate-limited",
+    431: "header-fields-too-large",
     500: "internal",
     503: "unavailable",
 }
@@ -106,6 +108,8 @@ def handle_ledger_error(error):
 
 def handle_http_exception(error):
     """Werkzeug's and flask-smorest's HTTP errors, webargs validation errors included."""
+    if error.response is not None:  # an answer made already, e.g. the limiter's problem+json 429
+        return error.response
     if error.code >= 500:
         log.error("internal error", exc_info=getattr(error, "original_exception", None) or error)
         return problem_response(error.code, "The server could not complete the request.")

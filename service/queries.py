@@ -8,6 +8,7 @@ once re-derive through service.rules, within a bound.
 
 import base64
 import binascii
+import hashlib
 import json
 
 from peewee import fn
@@ -23,20 +24,30 @@ from .rules import STATUSES
 from .timeline import counts_at, public_shape, stored_shape, world_counts_at
 
 
-def encode_cursor(*position):
-    """An opaque keyset position."""
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+def encode_cursor(kind, args, *position):
+    """An opaque keyset position, bound to the list (`kind`) and the filters (`args`) that issued it."""
+    issued = [kind, _filters_print(args), *position]
+    return base64.urlsafe_b64encode(json.dumps(issued).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor, shape):
-    """The keyset position in a cursor, checked against the types (int ids, slug ids) it must hold."""
+def decode_cursor(cursor, kind, args, shape):
+    """The keyset position in a cursor issued by this list with these filters, of the types it must hold."""
     try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        issued = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        position = None
-    if not _holds(position, shape):
+        issued = None
+    if not isinstance(issued, list) or not _holds(issued[2:], shape):
         raise Invalid("cursor", "Not a cursor this service issued.")
-    return position
+    if issued[:2] != [kind, _filters_print(args)]:
+        raise Invalid("cursor", "Issued by another list or other filters; start again without a cursor.")
+    return issued[2:]
+
+
+def _filters_print(args):
+    """A short digest of a list's filters: everything but where the page starts and how long it is."""
+    filters = {k: v for k, v in args.items() if k not in ("cursor", "limit")}
+    digest = hashlib.sha256(json.dumps(filters, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
 
 
 def _holds(position, shape):
@@ -47,11 +58,11 @@ def _holds(position, shape):
     )
 
 
-def page(rows, limit, position_of):
+def page(rows, limit, position_of, kind, args):
     """The envelope of one page: `rows` holds up to limit + 1 items, the extra one meaning 'more'."""
     items = rows[:limit]
     more = len(rows) > limit
-    return {"items": items, "next_cursor": encode_cursor(*position_of(items[-1])) if more else None}
+    return {"items": items, "next_cursor": encode_cursor(kind, args, *position_of(items[-1])) if more else None}
 
 
 # --- claims ------------------------------------------------------------------
@@ -143,15 +154,15 @@ def list_claims(args):
     limit = args["limit"]
     high = _newest_claim_id(moment.as_of)
     if args.get("cursor"):
-        [before_id] = decode_cursor(args["cursor"], (int,))
+        [before_id] = decode_cursor(args["cursor"], "claims", args, (int,))
         high = min(high, before_id - 1)
     ids, unexamined = _scan(claim_filter, moment, high, limit + 1)
     claims = {c.id: c for c in Claim.select().where(Claim.id.in_(ids[:limit]))}
     items = claim_views([claims[i] for i in ids[:limit]], moment)
     if len(ids) > limit:
-        next_cursor = encode_cursor(ids[limit - 1])
+        next_cursor = encode_cursor("claims", args, ids[limit - 1])
     else:
-        next_cursor = encode_cursor(unexamined + 1) if unexamined > 0 else None
+        next_cursor = encode_cursor("claims", args, unexamined + 1) if unexamined > 0 else None
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -234,10 +245,10 @@ def list_attributions(claim_id, args):
         .order_by(Attribution.id.desc())
     )
     if args.get("cursor"):
-        [before_id] = decode_cursor(args["cursor"], (int,))
+        [before_id] = decode_cursor(args["cursor"], f"attributions:{claim_id}", args, (int,))
         query = query.where(Attribution.id < before_id)
     rows = attribution_views(query.limit(args["limit"] + 1))
-    return page(rows, args["limit"], lambda item: (item["id"],))
+    return page(rows, args["limit"], lambda item: (item["id"],), f"attributions:{claim_id}", args)
 
 
 def list_history(claim_id, args):
@@ -249,10 +260,10 @@ def list_history(claim_id, args):
         .order_by(HistoryEntry.id)
     )
     if args.get("cursor"):
-        [after_id] = decode_cursor(args["cursor"], (int,))
+        [after_id] = decode_cursor(args["cursor"], f"history:{claim_id}", args, (int,))
         query = query.where(HistoryEntry.id > after_id)
     entries = list(query.limit(args["limit"] + 1))
-    result = page(entries, args["limit"], lambda entry: (entry.id,))
+    result = page(entries, args["limit"], lambda entry: (entry.id,), f"history:{claim_id}", args)
     result["items"] = [history_view(e) for e in result["items"]]
     return result
 
@@ -289,13 +300,13 @@ def list_sources(args):
     """A page of sources, newest first."""
     query = Source.select().order_by(Source.created_at.desc(), Source.id.desc())
     if args.get("cursor"):
-        created, source_id = decode_cursor(args["cursor"], (int, str))
+        created, source_id = decode_cursor(args["cursor"], "sources", args, (int, str))
         moment = from_micros(created)
         query = query.where(
             (Source.created_at < moment) | ((Source.created_at == moment) & (Source.id < source_id))
         )
     rows = list(query.limit(args["limit"] + 1))
-    return page(rows, args["limit"], lambda s: (to_micros(s.created_at), s.id))
+    return page(rows, args["limit"], lambda s: (to_micros(s.created_at), s.id), "sources", args)
 
 
 def list_source_revisions(source_id):

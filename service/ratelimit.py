@@ -1,51 +1,83 @@
-"""A fixed-window request limit per client (token, or address without one), kept in each worker."""
+"""Rate limits (Flask-Limiter, moving window): requests per client, and failed authentications per address.
 
-import threading
+With REPORTEDLY_RATE_LIMIT_STORAGE=redis://... the counts live in Redis, so every
+worker of every instance shares one limit; the default, memory://, counts in each
+worker process. Failed authentications are counted per address and checked before
+a presented token is looked up, so guessing tokens is throttled too.
+"""
+
+import math
 import time
 
+import limits
 from flask import current_app, g, request
+from flask_limiter import Limiter
 
-from .problems import Problem
+from .problems import Problem, problem_response
 
-WINDOW_SECONDS = 60
-
-
-class RateLimiter:
-    """Counts requests per client in the current minute; old windows are dropped as time moves on."""
-
-    def __init__(self, per_minute, clock=time.monotonic):
-        self.per_minute = per_minute
-        self.clock = clock
-        self.window = None
-        self.counts = {}
-        self.lock = threading.Lock()
-
-    def admit(self, client):
-        """Count one request; return the seconds to wait if over the limit, else None."""
-        now = self.clock()
-        window = int(now // WINDOW_SECONDS)
-        with self.lock:
-            if window != self.window:
-                self.window, self.counts = window, {}
-            self.counts[client] = self.counts.get(client, 0) + 1
-            if self.counts[client] <= self.per_minute:
-                return None
-        return max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
+EXEMPT_PATHS = ("/healthz",)
 
 
-def limit_requests():
-    """before_request: answer 429 with Retry-After once a client passes its limit."""
-    limiter = current_app.extensions.get("reportedly.ratelimit")
-    if limiter is None or request.path == "/healthz":
-        return
+def client_key():
+    """Whom a request counts against: its token, or its address without one."""
     token = g.get("token")
-    client = f"token:{token.key_id}" if token is not None else f"addr:{request.remote_addr}"
-    wait = limiter.admit(client)
-    if wait is not None:
-        raise Problem(429, f"Too many requests; retry in {wait} s.", headers={"Retry-After": str(wait)})
+    return f"token:{token.key_id}" if token is not None else f"addr:{request.remote_addr}"
+
+
+def _retry_after(reset_at):
+    return str(max(1, math.ceil(reset_at - time.time())))
+
+
+def _too_many(request_limit):
+    """on_breach: the problem+json 429, with Retry-After from the moving window."""
+    reset_at, _ = request_limit.window
+    wait = _retry_after(reset_at)
+    return problem_response(429, f"Too many requests; retry in {wait} s.", headers={"Retry-After": wait})
 
 
 def init_rate_limit(app):
-    """Give the app a limiter unless the limit is 0."""
-    if app.config["RATE_LIMIT_PER_MINUTE"] > 0:
-        app.extensions["reportedly.ratelimit"] = RateLimiter(app.config["RATE_LIMIT_PER_MINUTE"])
+    """Give the app its limiter: the request limit and the auth-failure limit, each unless it is 0."""
+    per_window, window = app.config["RATE_LIMIT_PER_MINUTE"], app.config["RATE_LIMIT_WINDOW_SECONDS"]
+    failures = app.config["AUTH_FAILURE_LIMIT"]
+    if per_window <= 0 and failures <= 0:
+        return
+    limiter = Limiter(
+        key_func=client_key,
+        app=app,
+        default_limits=[f"{per_window} per {window} second"] if per_window > 0 else [],
+        default_limits_exempt_when=lambda: request.path in EXEMPT_PATHS,
+        strategy="moving-window",
+        storage_uri=app.config["RATE_LIMIT_STORAGE"],
+        # Redis down: count in this process rather than refuse every request or count nothing.
+        in_memory_fallback_enabled=True,
+        on_breach=_too_many,
+        key_prefix="reportedly",
+    )
+    app.extensions["reportedly.ratelimit"] = limiter
+    if failures > 0:
+        app.extensions["reportedly.auth_failure_limit"] = limits.parse(f"{failures} per {window} second")
+
+
+def _auth_failure_limit():
+    limiter = current_app.extensions.get("reportedly.ratelimit")
+    item = current_app.extensions.get("reportedly.auth_failure_limit")
+    return (limiter.limiter, item) if limiter is not None and item is not None else (None, None)
+
+
+def check_auth_failures():
+    """Before a presented token is looked up: 429 if this address has failed authentication too often."""
+    strategy, item = _auth_failure_limit()
+    if strategy is None:
+        return
+    address = f"auth-failure:{request.remote_addr}"
+    if not strategy.test(item, address):
+        reset_at, _ = strategy.get_window_stats(item, address)
+        wait = _retry_after(reset_at)
+        raise Problem(429, f"Too many failed authentications; retry in {wait} s.", headers={"Retry-After": wait})
+
+
+def count_auth_failure():
+    """Count one failed authentication against the request's address."""
+    strategy, item = _auth_failure_limit()
+    if strategy is not None:
+        strategy.hit(item, f"auth-failure:{request.remote_addr}")

@@ -2,7 +2,19 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from .fields import AwareTime, Choice, Enumeration, HttpUrl, Identifier, JSONNumber, Pattern, Slug, Text
+from .fields import (
+    AwareTime,
+    Choice,
+    Enumeration,
+    HttpUrl,
+    Identifier,
+    JSONNumber,
+    Pattern,
+    QueryInteger,
+    QueryNumber,
+    Slug,
+    Text,
+)
 from .formats.attribution_line import LANGUAGES
 from .formats.provenance import FORMATS as PROV_FORMATS
 from .rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
@@ -231,7 +243,9 @@ class HealthSchema(Schema):
     """What /healthz reports."""
     status = fields.String()
     database = fields.String()
-    sqlite_version = fields.String()
+    engine = fields.String(metadata={"enum": ["sqlite", "postgresql"]})
+    sqlite_version = fields.String(metadata={"description": "On SQLite only: the library in use."})
+    server_version = fields.String(metadata={"description": "On PostgreSQL only: the server's version."})
 
 
 def page_of(item_schema, name):
@@ -254,7 +268,7 @@ HistoryPageSchema = page_of(HistoryEntrySchema, "HistoryPage")
 class PageQuerySchema(Schema):
     """Keyset pagination: how many items, and where the previous page ended."""
 
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = Text(1, 200)
 
 
@@ -290,7 +304,7 @@ class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema, LangQuerySchema):
     subject = Text(1, 200)
     party = Slug()
     q = Text(1, 200, metadata={"description": "Words the claim's text holds, every one; at least one letter or digit."})
-    min_confidence = fields.Float(validate=validate.Range(min=0, max=1))
+    min_confidence = QueryNumber(validate=validate.Range(min=0, max=1))
 
 
 # --- bulk import (spec §10) --------------------------------------------------------
@@ -372,3 +386,7 @@ class ImportQuerySchema(Schema):
 
     dry_run = fields.Boolean(load_default=False)
     batch_size = fields.Integer(validate=validate.Range(min=1, max=100_000))
+
+
+class NoQuerySchema(Schema):
+    """A resource that takes no query parameters: any one given is a 422."""

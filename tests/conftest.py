@@ -24,7 +24,7 @@ OPENED = []
 
 def build_app(database_url, schema_version=LATEST, **overrides):
     """An app on the given database, migrated to `schema_version`."""
-    app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, **overrides})
+    app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, "AUTH_FAILURE_LIMIT": 0, **overrides})
     OPENED.append(app.extensions["reportedly.db"])
     with db.connection_context():
         migrate(target=schema_version)

@@ -34,7 +34,7 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "REPORTEDLY_BIND": f"127.0.0.1:{self.port}", "REPORTEDLY_WORKERS": "2",
-                    "REPORTEDLY_RATE_LIMIT_PER_MINUTE": "0", **env}
+                    "REPORTEDLY_RATE_LIMIT_PER_MINUTE": "0", "REPORTEDLY_AUTH_FAILURE_LIMIT": "0", **env}
         self.log_path = log_path
 
     def launch(self):
@@ -52,7 +52,7 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still booting
                 pass
             time.sleep(0.1)
         raise AssertionError("gunicorn never became healthy:\n" + self.logs())

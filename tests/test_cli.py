@@ -93,3 +93,30 @@ def test_invalid_settings_fail_with_the_variable_named():
     with pytest.raises(ValueError, match="REPORTEDLY_WORKERS must be a whole number"):
         load_config(environ={"REPORTEDLY_WORKERS": "two"})
     assert load_config(environ={"REPORTEDLY_PUBLIC_READS": "false", "REPORTEDLY_WORKERS": "4"})["WORKERS"] == 4
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("SQLITE_BUSY_TIMEOUT_SECONDS", "nan"),
+    ("SQLITE_BUSY_TIMEOUT_SECONDS", "inf"),
+    ("SQLITE_BUSY_TIMEOUT_SECONDS", "-1"),
+    ("DB_POOL_TIMEOUT_SECONDS", "1e3"),
+    ("RATE_LIMIT_PER_MINUTE", "-5"),
+    ("MAX_BODY_BYTES", "٣"),
+    ("WORKERS", "0"),
+    ("RATE_LIMIT_WINDOW_SECONDS", "0"),
+    ("DATABASE_URL", "sqlite://x.db"),
+    ("RATE_LIMIT_STORAGE", "redis//localhost"),
+])
+def test_settings_that_would_mean_something_else_are_refused(name, raw):
+    from service.config import load_config
+
+    with pytest.raises(ValueError, match=f"REPORTEDLY_{name} must"):
+        load_config(environ={f"REPORTEDLY_{name}": raw})
+
+
+def test_overrides_are_checked_too():
+    from service.config import load_config
+
+    with pytest.raises(ValueError, match="REPORTEDLY_SQLITE_BUSY_TIMEOUT_SECONDS must be a finite"):
+        load_config({"SQLITE_BUSY_TIMEOUT_SECONDS": float("nan")}, environ={})
+    assert load_config(environ={"REPORTEDLY_DATABASE_URL": "sqlite:////tmp/x.db"})["DATABASE_URL"] == "sqlite:////tmp/x.db"

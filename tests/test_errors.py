@@ -123,48 +123,49 @@ def test_429_with_retry_after(database_url, tokens):
 ATTRIBUTION = {"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": 0.5}
 
 HOSTILE_BODIES = [
-    ("NaN", "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": NaN}'),
-    ("Infinity", "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": Infinity}'),
-    ("-Infinity", "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": -Infinity}'),
-    ("number as string", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "confidence": "0.5"})),
-    ("confidence out of range", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "confidence": 1.5})),
-    ("NUL in text", "/v1/claims", json.dumps({"text": "a\u0000b"})),
-    ("NUL in subject", "/v1/claims", json.dumps({"text": "a", "subjects": ["x\u0000"]})),
-    ("NUL in source name", "/v1/sources", json.dumps({"id": "x", "name": "X\u0000", "kind": "other"})),
-    ("naive time", "/v1/claims", json.dumps({"text": "a", "event_time": "2023-09-13T12:00:00"})),
-    ("date only", "/v1/claims", json.dumps({"text": "a", "event_time": "2023-09-13"})),
-    ("unknown field", "/v1/claims", json.dumps({"text": "a", "status": "confirmed"})),
-    ("unknown nested field", "/v1/claims", json.dumps({"text": "a", "attributions": [{**ATTRIBUTION, "x": 1}]})),
-    ("over-long text", "/v1/claims", json.dumps({"text": "x" * 2001})),
-    ("over-long subject", "/v1/claims", json.dumps({"text": "a", "subjects": ["s" * 201]})),
-    ("too many subjects", "/v1/claims", json.dumps({"text": "a", "subjects": ["s"] * 51})),
-    ("slug with a trailing newline", "/v1/sources", json.dumps({"id": "nyt2\n", "name": "X", "kind": "other"})),
-    ("country with a trailing newline", "/v1/sources", json.dumps({"id": "x", "name": "X", "kind": "other", "country": "US\n"})),
-    ("over-long source id", "/v1/sources", json.dumps({"id": "a" * 65, "name": "X", "kind": "other"})),
-    ("body is a list", "/v1/claims", "[]"),
-    ("body is a string", "/v1/claims", '"claim"'),
-    ("body is null", "/v1/claims", "null"),
-    ("huge integer id", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "document_id": 10**30})),
-    ("unknown source", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "source": "nobody"})),
-    ("unknown relay", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "via": ["nobody"]})),
-    ("source relays itself", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "via": ["nyt"]})),
-    ("unknown document", "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "document_id": 42})),
-    ("a bad attribution among good ones", "/v1/claims",
+    ("NaN", (400, 422), "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": NaN}'),
+    ("Infinity", (400, 422), "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": Infinity}'),
+    ("-Infinity", (400, 422), "/v1/claims/{claim}/attributions", '{"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": -Infinity}'),
+    ("number as string", (422,), "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "confidence": "0.5"})),
+    ("confidence out of range", (422,), "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "confidence": 1.5})),
+    ("NUL in text", (422,), "/v1/claims", json.dumps({"text": "a\u0000b"})),
+    ("NUL in subject", (422,), "/v1/claims", json.dumps({"text": "a", "subjects": ["x\u0000"]})),
+    ("NUL in source name", (422,), "/v1/sources", json.dumps({"id": "x", "name": "X\u0000", "kind": "other"})),
+    ("naive time", (422,), "/v1/claims", json.dumps({"text": "a", "event_time": "2023-09-13T12:00:00"})),
+    ("date only", (422,), "/v1/claims", json.dumps({"text": "a", "event_time": "2023-09-13"})),
+    ("unknown field", (422,), "/v1/claims", json.dumps({"text": "a", "status": "confirmed"})),
+    ("unknown nested field", (422,), "/v1/claims", json.dumps({"text": "a", "attributions": [{**ATTRIBUTION, "x": 1}]})),
+    ("over-long text", (422,), "/v1/claims", json.dumps({"text": "x" * 2001})),
+    ("over-long subject", (422,), "/v1/claims", json.dumps({"text": "a", "subjects": ["s" * 201]})),
+    ("too many subjects", (422,), "/v1/claims", json.dumps({"text": "a", "subjects": ["s"] * 51})),
+    ("slug with a trailing newline", (422,), "/v1/sources", json.dumps({"id": "nyt2\n", "name": "X", "kind": "other"})),
+    ("country with a trailing newline", (422,), "/v1/sources", json.dumps({"id": "x", "name": "X", "kind": "other", "country": "US\n"})),
+    ("over-long source id", (422,), "/v1/sources", json.dumps({"id": "a" * 65, "name": "X", "kind": "other"})),
+    ("body is a list", (422,), "/v1/claims", "[]"),
+    ("body is a string", (422,), "/v1/claims", '"claim"'),
+    ("body is null", (422,), "/v1/claims", "null"),
+    ("huge integer id", (422,), "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "document_id": 10**30})),
+    ("unknown source", (422,), "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "source": "nobody"})),
+    ("unknown relay", (422,), "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "via": ["nobody"]})),
+    ("source relays itself", (422,), "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "via": ["nyt"]})),
+    ("unknown document", (422,), "/v1/claims/{claim}/attributions", json.dumps({**ATTRIBUTION, "document_id": 42})),
+    ("a bad attribution among good ones", (422,), "/v1/claims",
      json.dumps({"text": "a", "attributions": [ATTRIBUTION, {**ATTRIBUTION, "source": "nobody"}]})),
-    ("affiliation is another source's id", "/v1/sources", json.dumps({"id": "x", "name": "X", "kind": "other", "affiliation": "nyt"})),
-    ("id is another source's affiliation", "/v1/sources", json.dumps({"id": "dprk-state", "name": "X", "kind": "other"})),
-    ("invalid UTF-8", "/v1/claims", b'{"text": "\xff\xfe"}'),
-    ("deep nesting", "/v1/claims", "[" * 100000 + "]" * 100000),
-    ("time with year 0 in UTC", "/v1/claims", json.dumps({"text": "a", "event_time": "0001-01-01T00:00:00+01:00"})),
+    ("affiliation is another source's id", (422,), "/v1/sources", json.dumps({"id": "x", "name": "X", "kind": "other", "affiliation": "nyt"})),
+    ("id is another source's affiliation", (422,), "/v1/sources", json.dumps({"id": "dprk-state", "name": "X", "kind": "other"})),
+    ("invalid UTF-8", (400,), "/v1/claims", b'{"text": "\xff\xfe"}'),
+    ("deep nesting", (400,), "/v1/claims", "[" * 100000 + "]" * 100000),
+    ("time with year 0 in UTC", (422,), "/v1/claims", json.dumps({"text": "a", "event_time": "0001-01-01T00:00:00+01:00"})),
 ]
 
 
-@pytest.mark.parametrize("case, path, body", HOSTILE_BODIES, ids=[c[0] for c in HOSTILE_BODIES])
-def test_hostile_input_is_a_4xx_and_writes_nothing(client, ledger, seeded, case, path, body):
+@pytest.mark.parametrize("case, statuses, path, body", HOSTILE_BODIES, ids=[c[0] for c in HOSTILE_BODIES])
+def test_hostile_input_is_the_named_4xx_and_writes_nothing(client, ledger, seeded, case, statuses, path, body):
+    """Spec §6: 400 for what is not JSON (NaN and Infinity may be 400 or 422), 422 for JSON that is invalid."""
     before = row_counts()
     response = client.post(path.format(claim=seeded["id"]), data=body, content_type="application/json",
                            headers=ledger.auth())
-    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert response.status_code in statuses, response.get_data(as_text=True)
     assert_problem(response, response.status_code)
     assert row_counts() == before
 

@@ -130,3 +130,25 @@ def test_q_finds_the_claims_holding_every_word(search_ledger):
         expected = {i for i, text in claims.items() if words_of(query) <= words_of(text)}
         found = {c["id"] for c in client.get("/v1/claims", query_string={"q": query}).get_json()["items"]}
         assert found == expected, query
+
+
+def test_version_1_is_frozen_whatever_the_live_models_say(fresh_database):
+    """A column added to a live model later must not appear in what migration 0001 creates."""
+    from peewee import TextField
+
+    Claim._meta.add_field("added_later", TextField(null=True))
+    try:
+        build_app(fresh_database(), schema_version=1)
+        db.connect(reuse_if_open=True)
+        try:
+            columns = {column.name for column in db.get_columns("claim")}
+            tables = set(db.get_tables())
+        finally:
+            db.close()
+    finally:
+        Claim._meta.remove_field("added_later")
+    assert columns == {"id", "text", "subjects", "parties", "event_time", "created_at", "updated_at", "status",
+                       "confidence", "likelihood", "explanation", "origins"}
+    assert tables - {"schema_version"} == {"source", "source_revision", "document", "claim", "claim_revision",
+                                           "claim_term", "attribution", "relay", "history_entry", "token",
+                                           "idempotency_record"}

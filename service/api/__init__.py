@@ -1,7 +1,7 @@
 """The HTTP API: one blueprint per resource, registered on a problem+json-speaking Api."""
 
 from ..identifiers import MAX_ID, SLUG_PATTERN
-from . import attributions, claims, documents, health, imports, interchange, jobs, sources, summary
+from . import attributions, claims, docs, documents, health, imports, interchange, jobs, sources, summary
 from .base import Api, IdConverter, SlugConverter
 from .openapi import ContractPlugin
 
@@ -18,4 +18,5 @@ def register_api(app):
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
+    app.register_blueprint(docs.blp)
     return api

@@ -9,7 +9,10 @@ from http import HTTPStatus
 import flask_smorest
 import orjson
 from flask import current_app, g, make_response, request
+from flask_smorest.exceptions import NotModified
 from flask_smorest.utils import prepare_response
+from gunicorn.http.errors import ParseException
+from marshmallow import RAISE
 from webargs.core import is_json
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -24,17 +27,38 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
+class DuplicateKey(Exception):
+    """A JSON object names one key twice: which value was meant is anyone's guess."""
+
+
+def _object_without_duplicates(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
 def parse_json_body(data):
-    """Strict JSON: NaN, Infinity, invalid UTF-8 and absurd nesting are a 400, not a surprise later."""
+    """Strict JSON: NaN, Infinity, invalid UTF-8 and absurd nesting are a 400; a duplicate key is a 422."""
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant,
+                          object_pairs_hook=_object_without_duplicates)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise Problem(400, f"The body is not valid JSON: {error}.") from None
+    except DuplicateKey as duplicate:
+        [key] = duplicate.args
+        raise Problem(422, "A JSON object in the body names a key twice.",
+                      errors={key: ["Appears more than once in one object."]}) from None
 
 
 def read_body(req):
-    """The request body; a chunked body that reaches the limit is a 413, not a silent truncation."""
-    data = req.get_data(cache=True)
+    """The request body; a chunked body that reaches the limit is a 413, a malformed one a 400."""
+    try:
+        data = req.get_data(cache=True)
+    except (ParseException, OSError):  # gunicorn's bad chunk size or early end; werkzeug's IOError likewise
+        raise Problem(400, "The request body is malformed (chunked encoding).") from None
     limit = req.max_content_length
     # Werkzeug stops reading a body without Content-Length at the limit instead of raising.
     if req.content_length is None and limit is not None and len(data) >= limit:
@@ -43,7 +67,9 @@ def read_body(req):
 
 
 class StrictJSONParser(FlaskParser):
-    """webargs' parser with a 415 for non-JSON bodies and strict JSON decoding."""
+    """webargs' parser with a 415 for non-JSON bodies, strict JSON decoding and 422 for unknown query parameters."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "querystring": RAISE}
 
     def _raw_load_json(self, req):
         if not is_json(req.mimetype):
@@ -55,8 +81,12 @@ class StrictJSONParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with the strict JSON parser."""
+    """flask-smorest's Blueprint with the strict JSON parser, and If-None-Match compared weakly (RFC 9110 13.1.2)."""
     ARGUMENTS_PARSER = StrictJSONParser()
+
+    def _check_not_modified(self, etag):
+        if request.method in self.METHODS_CHECKING_NOT_MODIFIED and request.if_none_match.contains_weak(etag):
+            raise NotModified
 
 
 class Api(flask_smorest.Api):

@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from .. import ledger, queries
 from ..auth import requires
-from ..schemas import DocumentSchema, RetractionSchema
+from ..schemas import DocumentSchema, NoQuerySchema, RetractionSchema
 from . import examples
 from .base import Blueprint, idempotent
 
@@ -34,8 +34,9 @@ class DocumentItem(MethodView):
     """One document."""
     @requires("read")
     @blp.doc(operationId="getDocument")
+    @blp.arguments(NoQuerySchema, location="query")
     @blp.response(200, DocumentSchema)
-    def get(self, document_id):
+    def get(self, _args, document_id):
         """Read one document.
 
         A retracted document shows `retracted_at` and `retraction_reason`.

@@ -1,8 +1,8 @@
-"""Liveness and readiness: the database answers, and which SQLite library is in use."""
+"""Liveness and readiness: the database answers, which kind it is, and which SQLite library or server version."""
 
 from flask.views import MethodView
 
-from ..db import db, sqlite_library_version
+from ..db import db, is_postgresql, sqlite_library_version
 from ..problems import Problem
 from ..schemas import HealthSchema
 from .base import Blueprint
@@ -16,7 +16,7 @@ class Health(MethodView):
     @blp.doc(operationId="getHealth")
     @blp.response(200, HealthSchema)
     def get(self):
-        """Report database reachability and the SQLite library version.
+        """Report database reachability, its kind, and the SQLite library or PostgreSQL server version.
 
         Needs no token. When the database cannot be reached the answer is a 503 problem.
         """
@@ -24,4 +24,7 @@ class Health(MethodView):
             db.execute_sql("SELECT 1")
         except Exception as error:  # any failure to reach the database means 'not ready'
             raise Problem(503, f"The database is unreachable ({type(error).__name__}).") from None
-        return {"status": "ok", "database": "ok", "sqlite_version": sqlite_library_version()}
+        if is_postgresql():
+            return {"status": "ok", "database": "ok", "engine": "postgresql",
+                    "server_version": db.execute_sql("SHOW server_version").fetchone()[0]}
+        return {"status": "ok", "database": "ok", "engine": "sqlite", "sqlite_version": sqlite_library_version()}

@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from .. import jobs, ledger, queries
 from ..auth import requires
-from ..schemas import JobSchema, PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
+from ..schemas import JobSchema, NoQuerySchema, PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
 from . import examples
 from .base import Blueprint, idempotent
 from .jobs import job_accepted
@@ -50,8 +50,9 @@ class SourceItem(MethodView):
     @requires("read")
     @blp.doc(operationId="getSource")
     @blp.etag
+    @blp.arguments(NoQuerySchema, location="query")
     @blp.response(200, SourceSchema)
-    def get(self, source_id):
+    def get(self, _args, source_id):
         """Read one source.
 
         The `ETag` is what `PATCH` needs in `If-Match`.
