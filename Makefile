@@ -51,10 +51,12 @@ test: install-test
 openapi: install
 	$(BIN)/reportedly openapi
 
-## make bench: every benchmark at its quick size; `make bench BENCH_IMPORT_CLAIMS=1000000` for the 1M import
+## make bench: every benchmark at its quick size; `make bench BENCH_IMPORT_CLAIMS=1000000
+## BENCH_SCALE_SIZES="10000 100000 1000000"` for the full sizes
 BENCH_IMPORT_CLAIMS ?= 100000
+BENCH_SCALE_SIZES ?= 10000 100000
 bench: install-test bench-tools
-	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/run.py
+	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/scale.py $(BENCH_SCALE_SIZES)
 	$(BIN)/python bench/import_speed.py --claims $(BENCH_IMPORT_CLAIMS)
 	$(BIN)/python bench/http_rates.py
 
