@@ -10,12 +10,14 @@ carry one time. The job row tells a client polling it where it stands.
 import os
 import subprocess
 import sys
+import time
 
 from .clock import utcnow
 from .config import DEFAULTS, load_config
 from .db import close_all, db, init_database
 from .errors import LedgerError
 from .ledger import update_source
+from .metrics import init_metrics, observe_job
 from .models import Job
 
 RUNNERS = {"source_change": lambda job: update_source(job.subject, job.changes)}
@@ -36,6 +38,7 @@ def run(job_id):
             return job
         job.state, job.started_at = "running", utcnow()
         job.save()
+    started = time.monotonic()
     try:
         RUNNERS[job.kind](job)
         job.state = "done"
@@ -48,12 +51,16 @@ def run(job_id):
         job.finished_at = utcnow()
         with db.atomic():
             job.save()
+        observe_job(job.kind, job.state, time.monotonic() - started)
     return job
 
 
 def main(argv):
-    """Entry point of the job process."""
-    database = init_database(load_config())
+    """Entry point of the job process; under gunicorn with metrics on, it adds to the workers' metrics."""
+    config = load_config()
+    if config["METRICS"] and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        init_metrics()
+    database = init_database(config)
     database.connect()
     try:
         run(int(argv[1]))

@@ -25,6 +25,9 @@ def init_metrics():
         rate_limited=Counter("reportedly_rate_limit_refusals", "Requests refused with 429 by the rate limit."),
         rederived=Counter("reportedly_claims_rederived", "Claims re-derived from their inputs (writes, re-grades, "
                           "imports)."),
+        jobs=Histogram("reportedly_job_duration_seconds", "Time a job took to apply its change, by kind and outcome "
+                       "(done or failed); its _count is the number of jobs.", ["kind", "outcome"],
+                       buckets=(0.1, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)),
     )
     return METRICS
 
@@ -33,6 +36,12 @@ def count_rederived(claims):
     """Count claims whose derived fields were recomputed (when metrics are on)."""
     if METRICS:
         METRICS["rederived"].inc(claims)
+
+
+def observe_job(kind, outcome, seconds):
+    """Record how long a job took and how it ended (when metrics are on)."""
+    if METRICS:
+        METRICS["jobs"].labels(kind=kind, outcome=outcome).observe(seconds)
 
 
 def metrics_text():

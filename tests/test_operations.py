@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -106,6 +107,41 @@ def test_gunicorn_json_logs_metrics_and_no_secrets(tmp_path):
     assert access["invalid-1"]["status"] == 422 and access["invalid-1"]["path"] == "/v1/claims"
     assert token not in logs
     assert secret_text not in logs
+
+
+@pytest.mark.e2e
+def test_a_regrade_job_is_counted_with_its_duration(tmp_path):
+    """A job runs in a process of its own; its duration and re-derivations join the workers' metrics."""
+    env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}", "REPORTEDLY_METRICS": "true",
+           "REPORTEDLY_REGRADE_INLINE_LIMIT": "1"}
+    reportedly(env, "migrate")
+    token = reportedly(env, "keys", "create", "--name", "ops", "--scope", "admin").strip().splitlines()[-1]
+    gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        requests.post(f"{gunicorn.base}/v1/sources", json={"id": "nyt", "name": "NYT", "kind": "news_outlet",
+                                                           "reliability": "B"}, headers=auth, timeout=10)
+        for n in range(3):
+            requests.post(f"{gunicorn.base}/v1/claims", headers=auth, timeout=10, json={
+                "text": f"Claim {n}", "attributions": [
+                    {"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": 0.6}]})
+        before = metric(requests.get(f"{gunicorn.base}/metrics", timeout=10).text, "reportedly_claims_rederived_total")
+        etag = requests.get(f"{gunicorn.base}/v1/sources/nyt", timeout=10).headers["ETag"]
+        accepted = requests.patch(f"{gunicorn.base}/v1/sources/nyt", json={"reliability": "E"},
+                                  headers={**auth, "If-Match": etag}, timeout=10)
+        assert accepted.status_code == 202, accepted.text
+        location = f"{gunicorn.base}{accepted.headers['Location']}"
+        deadline = time.monotonic() + 60
+        while requests.get(location, timeout=10).json()["state"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, "the job never finished"
+            time.sleep(0.1)
+        text = requests.get(f"{gunicorn.base}/metrics", timeout=10).text
+        labels = {"kind": "source_change", "outcome": "done"}
+        assert metric(text, "reportedly_job_duration_seconds_count", **labels) == 1
+        assert metric(text, "reportedly_job_duration_seconds_sum", **labels) > 0
+        assert metric(text, "reportedly_claims_rederived_total") == before + 3
+    finally:
+        assert gunicorn.stop() == 0
 
 
 @pytest.mark.e2e
