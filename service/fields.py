@@ -85,10 +85,10 @@ class QueryInteger(fields.Integer):
 
 
 class QueryNumber(fields.Float):
-    """A decimal number in a query string: ASCII digits, an optional fraction; no NaN, Infinity or exponent tricks."""
+    """A number in a query string: ASCII digits, an optional fraction and exponent; no NaN or Infinity."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,19}(\.[0-9]{1,19})?", value):
+        if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,19}(\.[0-9]{1,19})?([eE][-+]?[0-9]{1,3})?", value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 

@@ -290,10 +290,15 @@ def require_claim(claim_id):
 
 def get_source(source_id):
     """One source; NotFound if there is none."""
-    source = Source.get_or_none(Source.id == source_id)
-    if source is None:
-        raise NotFound(f"There is no source {source_id!r}.")
-    return source
+    return _one(Source, source_id, "source")
+
+
+def _one(model, key, name):
+    """The row of `model` with this primary key; NotFound naming it if there is none."""
+    row = model.get_or_none(model._meta.primary_key == key)
+    if row is None:
+        raise NotFound(f"There is no {name} {key!r}.")
+    return row
 
 
 def list_sources(args):
@@ -324,10 +329,7 @@ def list_source_revisions(source_id):
 
 def get_document(document_id):
     """One document; NotFound if there is none."""
-    document = Document.get_or_none(Document.id == document_id)
-    if document is None:
-        raise NotFound(f"There is no document {document_id}.")
-    return document
+    return _one(Document, document_id, "document")
 
 
 def list_document_attributions(document_id):
@@ -345,10 +347,7 @@ def list_document_attributions(document_id):
 
 def get_job(job_id):
     """One job; NotFound if there is none."""
-    job = Job.get_or_none(Job.id == job_id)
-    if job is None:
-        raise NotFound(f"There is no job {job_id}.")
-    return job
+    return _one(Job, job_id, "job")
 
 
 # --- summary -----------------------------------------------------------------------

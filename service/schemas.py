@@ -42,6 +42,10 @@ SOURCE_KIND = Enumeration("SourceKind", SOURCE_KINDS, "What sort of body a sourc
 CAUSE_KIND = Enumeration("CauseKind", CAUSE_KINDS, "What changed a claim's status or confidence.")
 JOB_KIND = Enumeration("JobKind", ("source_change",), "What a job applies.")
 JOB_STATE = Enumeration("JobState", ("queued", "running", "done", "failed"), "Where a job stands.")
+ENGINE = Enumeration("DatabaseEngine", ("sqlite", "postgresql"), "The database the service runs on.")
+IMPORT_STATE = Enumeration("ImportState", ("running", "completed", "failed"), "Where an import stands.")
+LANGUAGE = Enumeration("Language", tuple(LANGUAGES), "The language of the attribution line.")
+PROV_FORMAT = Enumeration("ProvFormat", tuple(PROV_FORMATS), "A W3C PROV serialisation.")
 
 
 class SourceSchema(Schema):
@@ -243,7 +247,7 @@ class HealthSchema(Schema):
     """What /healthz reports."""
     status = fields.String()
     database = fields.String()
-    engine = fields.String(metadata={"enum": ["sqlite", "postgresql"]})
+    engine = Choice(ENGINE)
     sqlite_version = fields.String(metadata={"description": "On SQLite only: the library in use."})
     server_version = fields.String(metadata={"description": "On PostgreSQL only: the server's version."})
 
@@ -282,7 +286,7 @@ class TimeQuerySchema(Schema):
 class LangQuerySchema(Schema):
     """The language of the attribution line."""
 
-    lang = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+    lang = Choice(LANGUAGE, load_default="en")
 
 
 class ClaimReadQuerySchema(TimeQuerySchema, LangQuerySchema):
@@ -292,7 +296,7 @@ class ClaimReadQuerySchema(TimeQuerySchema, LangQuerySchema):
 class ProvenanceQuerySchema(Schema):
     """Which PROV serialisation; without it, the Accept header decides (PROV-JSON by default)."""
 
-    format = fields.String(validate=validate.OneOf(list(PROV_FORMATS)))
+    format = Choice(PROV_FORMAT)
 
 
 class ClaimQuerySchema(PageQuerySchema, TimeQuerySchema, LangQuerySchema):
@@ -368,7 +372,7 @@ class ImportReportSchema(Schema):
     """What an import did: its state, batches, counts, created ids and line errors."""
 
     id = fields.Integer(allow_none=True, metadata={"description": "Null for a dry run, which is not kept."})
-    state = fields.String(metadata={"enum": ["running", "completed", "failed"]})
+    state = Choice(IMPORT_STATE)
     origin = fields.String()
     dry_run = fields.Boolean()
     started_at = AwareTime()

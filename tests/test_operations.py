@@ -62,14 +62,18 @@ def test_rate_limit_refusals_are_counted(fresh_database):
     assert metric(after, "reportedly_http_requests_total", route="/v1/claims", method="GET", status="429") >= 1
 
 
+def serve_with_metrics(tmp_path, **env):
+    """gunicorn (2 workers) on a new SQLite ledger with metrics on, and an admin token."""
+    env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}", "REPORTEDLY_METRICS": "true", **env}
+    reportedly(env, "migrate")
+    token = reportedly(env, "keys", "create", "--name", "ops", "--scope", "admin").strip().splitlines()[-1]
+    return Gunicorn(tmp_path / "gunicorn.log", **env).start(), token
+
+
 @pytest.mark.e2e
 def test_gunicorn_json_logs_metrics_and_no_secrets(tmp_path):
     """One run of gunicorn (2 workers) with JSON logs and metrics on; its whole log is then read."""
-    env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}", "REPORTEDLY_METRICS": "true",
-           "REPORTEDLY_LOG_FORMAT": "json"}
-    reportedly(env, "migrate")
-    token = reportedly(env, "keys", "create", "--name", "ops", "--scope", "admin").strip().splitlines()[-1]
-    gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
+    gunicorn, token = serve_with_metrics(tmp_path, REPORTEDLY_LOG_FORMAT="json")
     auth = {"Authorization": f"Bearer {token}"}
     secret_text = f"Body text that must stay out of logs {uuid.uuid4().hex}"
     try:
@@ -112,11 +116,7 @@ def test_gunicorn_json_logs_metrics_and_no_secrets(tmp_path):
 @pytest.mark.e2e
 def test_a_regrade_job_is_counted_with_its_duration(tmp_path):
     """A job runs in a process of its own; its duration and re-derivations join the workers' metrics."""
-    env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}", "REPORTEDLY_METRICS": "true",
-           "REPORTEDLY_REGRADE_INLINE_LIMIT": "1"}
-    reportedly(env, "migrate")
-    token = reportedly(env, "keys", "create", "--name", "ops", "--scope", "admin").strip().splitlines()[-1]
-    gunicorn = Gunicorn(tmp_path / "gunicorn.log", **env).start()
+    gunicorn, token = serve_with_metrics(tmp_path, REPORTEDLY_REGRADE_INLINE_LIMIT="1")
     auth = {"Authorization": f"Bearer {token}"}
     try:
         requests.post(f"{gunicorn.base}/v1/sources", json={"id": "nyt", "name": "NYT", "kind": "news_outlet",

@@ -82,7 +82,7 @@ def test_one_limit_across_two_workers_in_any_window(database_url, tmp_path):
             thread.join()
     finally:
         assert server.stop() == 0
-    served_by = set(re.findall(r"\[(\d+)\] \[INFO\] gunicorn.access: .* \"GET /v1/claims", server.logs()))
+    served_by = set(re.findall(r"\[(\d+)\] \[INFO\] gunicorn.access \[[^]]*\]: .* \"GET /v1/claims", server.logs()))
     assert len(served_by) == 2, "both workers must have answered"
     assert {status for _, status in refused} == {429}
     times = sorted(sent for sent, _ in accepted)

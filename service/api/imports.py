@@ -22,12 +22,17 @@ BODY = {"required": True, "content": {NDJSON: {"schema": {
 class Imports(MethodView):
     """The import collection."""
     @requires("admin")
+    @blp.doc(operationId="createImport")
     @blp.arguments(ImportQuerySchema, location="query", unknown=RAISE)
     @blp.response(201, ImportReportSchema)
     @blp.alt_response(200, schema=ImportReportSchema, description="A dry run's report (not kept).")
     @blp.doc(requestBody=BODY)
     def post(self, args):
-        """Import JSON Lines, all-or-nothing per batch; a bad line stops the import (422 naming the lines)."""
+        """Import JSON Lines, all-or-nothing per batch; a bad line stops the import (422 naming the lines).
+
+        The body is `application/x-ndjson`, read as it streams in. The report is kept and its
+        id returned; `dry_run=true` validates everything and writes nothing. Needs the `admin` scope.
+        """
         if request.mimetype != NDJSON:
             raise Problem(415, f"Send the body as {NDJSON}.")
         if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
@@ -48,9 +53,13 @@ class Imports(MethodView):
 class ImportItem(MethodView):
     """One kept import report."""
     @requires("admin")
+    @blp.doc(operationId="getImport")
     @blp.response(200, ImportReportSchema)
     def get(self, import_id):
-        """Read an import's report: its state, where its batches ended, what it created, its errors."""
+        """Read an import's report: its state, where its batches ended, what it created, its errors.
+
+        A history entry of a claim the import created carries the time of its batch. Needs the `admin` scope.
+        """
         return bulk.get_report(import_id)
 
 

@@ -20,9 +20,14 @@ PROV_DOC = {"type": "object", "description": "A W3C PROV document."}
 class ClaimReview(MethodView):
     """One claim as a schema.org ClaimReview."""
     @requires("read")
+    @blp.doc(operationId="getClaimReview")
     @blp.response(200, CLAIM_REVIEW_DOC, content_type=LD_JSON)
     def get(self, claim_id):
-        """Read a claim as schema.org ClaimReview JSON-LD, as it stands now."""
+        """Read a claim as schema.org ClaimReview JSON-LD, as it stands now.
+
+        `reviewRating.alternateName` is the status and likelihood; `itemReviewed` is the claim
+        with its origins as authors and its documents as appearances.
+        """
         return jsonld_response(interchange.claim_review(claim_id, settings()))
 
 
@@ -30,10 +35,14 @@ class ClaimReview(MethodView):
 class ClaimReviewFeed(MethodView):
     """Every claim as a schema.org DataFeed."""
     @requires("read")
+    @blp.doc(operationId="listClaimReviews")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, FEED_DOC, content_type=LD_JSON)
     def get(self, args):
-        """List ClaimReviews as a DataFeed, newest claim first, paged by `cursor`."""
+        """List ClaimReviews as a DataFeed, newest claim first, paged by `cursor`.
+
+        Each page is a schema.org DataFeed; the next page is named in `next_cursor` and a `Link` header.
+        """
         feed, next_cursor = interchange.claim_review_feed(args, settings())
         feed["next_cursor"] = next_cursor
         response = jsonld_response(feed)
@@ -46,6 +55,7 @@ class ClaimReviewFeed(MethodView):
 class ClaimProvenance(MethodView):
     """One claim's provenance in W3C PROV."""
     @requires("read")
+    @blp.doc(operationId="getClaimProvenance")
     @blp.arguments(ProvenanceQuerySchema, location="query")
     @blp.response(200, PROV_DOC, description="PROV-JSON")
     @blp.alt_response(200, success=True, content_type="text/provenance-notation", schema={"type": "string"},
@@ -55,7 +65,10 @@ class ClaimProvenance(MethodView):
     @blp.alt_response(200, success=True, content_type="text/turtle", schema={"type": "string"},
                       description="PROV-O in Turtle (`format=turtle`)")
     def get(self, args, claim_id):
-        """Read a claim's provenance: sources, statements, relays, retractions and every assessment."""
+        """Read a claim's provenance: sources, statements, relays, retractions and every assessment.
+
+        PROV-JSON by default; `format=` or `Accept` chooses PROV-N, PROV-JSON-LD or Turtle.
+        """
         name = args.get("format") or _negotiated_format()
         document = interchange.claim_provenance(claim_id, settings())
         media_type = provenance.FORMATS[name][0]
