@@ -1,9 +1,7 @@
 """Writes to the ledger. Each public function is one transaction that keeps derived fields and history in step.
 
-A write records its inputs, re-derives every claim it touches through
-service.rules (refresh_claims, a batch at a time), stores the derived fields on the
-claim, appends a history entry when status or confidence changed, and keeps the
-timelines past-time reads use (service.timeline) in the same transaction.
+A write records its inputs, then re-derives every claim it touches through
+service.derived (refresh_claims, a batch at a time), in the same transaction.
 """
 
 import contextlib
@@ -14,27 +12,20 @@ from peewee import IntegrityError, fn
 from . import timeline
 from .clock import utcnow
 from .db import db, is_postgresql
+from .derived import REDERIVE_BATCH, claim_terms, refresh_claim, refresh_claims
 from .errors import Conflict, Invalid, NotFound
-from .facts import inputs_many
-from .metrics import count_rederived
 from .models import (
     Attribution,
     Claim,
     ClaimRevision,
     Document,
-    HistoryEntry,
     Job,
-    JSONField,
     Relay,
     Source,
     SourceRevision,
     TermSpan,
 )
-from .rules import derive_status, world_timeline
-from .search import subject_term, words_of
 
-# Claims re-derived per round trip when one write touches many.
-REDERIVE_BATCH = 500
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
@@ -347,13 +338,6 @@ def _record_claim_revision(claim, now):
     timeline.record_terms(claim.id, claim_terms(claim), now)
 
 
-def claim_terms(claim):
-    """The (kind, term) pairs the subject, party and word filters find a claim by."""
-    terms = {("subject", subject_term(s)) for s in claim.subjects}
-    terms |= {("party", p) for p in claim.parties}
-    return terms | {("word", w) for w in words_of(claim.text)}
-
-
 def _require_parties(parties):
     """Every party must be a known origin group: an affiliation in use, or a source without one."""
     if not parties:
@@ -453,61 +437,3 @@ def _require_sources(fields_to_ids, share_lock=False):
         missing = [i for i in ids if i not in found]
         if missing:
             raise Invalid(field, f"Unknown source: {', '.join(missing)}.")
-
-
-# --- derived fields and history -----------------------------------------------
-
-
-def refresh_claim(claim, cause_kind, cause_id, now, always=False):
-    """Store one claim's derived fields; append history when status or confidence changed."""
-    [derivation] = refresh_claims([claim], cause_kind, cause_id, now, always)
-    return derivation
-
-
-def refresh_claims(claims, cause_kind, cause_id, now, always=False):
-    """Re-derive these claims from their current inputs in one batch and store what changed.
-
-    `always` marks a claim's first derivation (its creation): it gets a history entry
-    whatever it derives to. Otherwise an entry is appended where status or confidence
-    changed. `cause_id=None` names each claim itself. Returns the derivations, in order.
-    """
-    derivations, changes, worlds, entries = [], [], {}, []
-    count_rederived(len(claims))
-    for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
-        derivation = derive_status(statements, sources, shot.parties)
-        new = timeline.public_shape(derivation)
-        old = None if always else timeline.stored_shape(claim)
-        steps = world_timeline(statements, sources, shot.parties, current=derivation)
-        worlds[claim.id] = [(start, timeline.public_shape(d)) for start, d in steps]
-        derivations.append(derivation)
-        if new == old:
-            continue
-        changes.append((claim.id, old, new))
-        if always or (new["status"], new["confidence"]) != (old["status"], old["confidence"]):
-            entries.append({
-                "claim": claim.id, "at": now, "status": new["status"], "confidence": new["confidence"],
-                "cause_kind": cause_kind, "cause_id": str(claim.id if cause_id is None else cause_id),
-            })
-        for field, value in new.items():
-            setattr(claim, field, value)
-        claim.updated_at = now
-    _store_derived([claim for claim in claims if claim.id in {c for c, _, _ in changes}])
-    timeline.record_states(changes, now)
-    timeline.record_worlds(worlds)
-    timeline.insert_rows(HistoryEntry, entries)
-    return derivations
-
-
-def _store_derived(claims):
-    """Write the derived fields and updated_at of many claims with one prepared statement."""
-    if not claims:
-        return
-    json_field = JSONField()
-    columns = [*timeline.DERIVED_FIELDS, "updated_at"]
-    assignments = ", ".join(f"{column} = {db.param}" for column in columns)
-    rows = [
-        [claim.status, claim.confidence, claim.likelihood, json_field.db_value(claim.explanation),
-         json_field.db_value(claim.origins), Claim.updated_at.db_value(claim.updated_at), claim.id]
-        for claim in claims
-    ]
-    db.cursor().executemany(f"UPDATE {Claim._meta.table_name} SET {assignments} WHERE id = {db.param}", rows)

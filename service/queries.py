@@ -14,11 +14,11 @@ import json
 from peewee import fn
 
 from .clock import from_micros, to_micros
+from .derived import REDERIVE_BATCH
 from .errors import Invalid, NotFound
 from .facts import attributions_known, claims_created_by, derive_many, snapshots
 from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
-from .ledger import REDERIVE_BATCH
 from .models import Attribution, Claim, Document, HistoryEntry, Job, Source, SourceRevision
 from .rules import STATUSES
 from .timeline import counts_at, public_shape, stored_shape, world_counts_at

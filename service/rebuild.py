@@ -8,8 +8,8 @@ the terms from the claim as it stands and its revisions.
 """
 
 from .clock import to_micros
+from .derived import REDERIVE_BATCH, claim_terms
 from .facts import derive_many, inputs_many
-from .ledger import REDERIVE_BATCH, claim_terms
 from .models import (
     Attribution,
     Claim,

@@ -10,8 +10,8 @@ from collections import Counter
 from peewee import fn
 
 from .clock import to_micros
+from .derived import REDERIVE_BATCH, claim_terms
 from .facts import derive_many, inputs_many
-from .ledger import REDERIVE_BATCH, claim_terms
 from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WorldState
 from .rules import derive_status, world_timeline
 from .timeline import BEGINNING, FOREVER, OVERALL, counts_at, origin_sources, public_shape, split_counts, stored_shape
