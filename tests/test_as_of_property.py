@@ -81,6 +81,7 @@ class Session:
                        {"parties": ["dprk-state"] if party else []})
 
     def snapshot(self):
+        # Not a wait for anything: the pauses put the moment strictly between two writes' microsecond times.
         time.sleep(0.001)
         moment = datetime.now(timezone.utc).isoformat()
         time.sleep(0.001)
