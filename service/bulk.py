@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from . import ledger, timeline
 from .clock import utcnow
 from .db import db
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, field_errors
 from .models import Document, ImportReport, Source
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
 
@@ -112,7 +112,7 @@ def parse_line(number, raw):
     try:
         data = SCHEMAS[kind].load(obj)
     except ValidationError as error:
-        errors.update(_flatten(error.messages))
+        errors.update(field_errors(error.messages))
     if errors:
         raise BatchFailed([line_error(number, f, r) for f, reasons in errors.items() for r in reasons])
     return kind, data, extras
@@ -124,22 +124,11 @@ def _take(obj, schema, errors, prefix=""):
     try:
         extras = schema.load(raw)
     except ValidationError as error:
-        errors.update(_flatten(error.messages, prefix))
+        errors.update(field_errors(error.messages, prefix))
         return {}
     if extras["retracted"] != (extras["retraction_reason"] is not None):
         errors[f"{prefix}retraction_reason"] = ["Is given exactly when `retracted` is true."]
     return extras
-
-
-def _flatten(messages, prefix=""):
-    """marshmallow's nested messages as dotted path -> list of reasons."""
-    flat = {}
-    for key, value in messages.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value if isinstance(value, list) else [value]
-    return flat
 
 
 # --- an import -----------------------------------------------------------------------
@@ -361,7 +350,7 @@ def _attribution_problems(attribution, extra, sources, documents):
 def _existing_sources(ids):
     """The ids among these that are sources, held against a concurrent change for this transaction."""
     found = set()
-    for chunk in _chunks(sorted(ids)):
+    for chunk in timeline.chunks(sorted(ids), IN_CHUNK):
         query = Source.select(Source.id).where(Source.id.in_(chunk)).order_by(Source.id)
         found.update(s.id for s in ledger.locking(query, "FOR SHARE"))
     return found
@@ -380,14 +369,10 @@ def _known_groups(parties):
 def _cited_documents(ids):
     """The cited documents by id, held against a concurrent retraction for this transaction."""
     found = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in timeline.chunks(sorted(ids), IN_CHUNK):
         query = Document.select().where(Document.id.in_(chunk)).order_by(Document.id)
         found.update((d.id, d) for d in ledger.locking(query, "FOR SHARE"))
     return found
-
-
-def _chunks(items):
-    return [items[i:i + IN_CHUNK] for i in range(0, len(items), IN_CHUNK)]
 
 
 def _add_ranges(ranges, ids):

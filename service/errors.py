@@ -39,3 +39,20 @@ class Invalid(LedgerError):
     def errors(self):
         """The field-error map every caller shows: dotted path -> list of reasons."""
         return {self.field: [self.reason]}
+
+
+def field_errors(errors, prefix=""):
+    """One shape for every field error: dotted path -> list of messages.
+
+    marshmallow nests errors ({"attributions": {"0": {"source": [...]}}}) and keys
+    list items by int; the domain names fields by dotted path already
+    ("attributions.0.source"). Both come out as {"attributions.0.source": [...]}.
+    """
+    flat = {}
+    for key, value in errors.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(field_errors(value, path + "."))
+        else:
+            flat.setdefault(path, []).extend(value if isinstance(value, list) else [value])
+    return flat

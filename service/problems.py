@@ -10,7 +10,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from .db import is_transient
-from .errors import Conflict, Invalid, LedgerError, NotFound, PreconditionFailed
+from .errors import Conflict, Invalid, LedgerError, NotFound, PreconditionFailed, field_errors
 from .observability import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -65,23 +65,6 @@ def problem_body(status, detail, errors=None):
     if current_request_id():
         body["request_id"] = current_request_id()
     return body
-
-
-def field_errors(errors, prefix=""):
-    """One shape for every field error: dotted path -> list of messages.
-
-    marshmallow nests errors ({"attributions": {"0": {"source": [...]}}}) and keys
-    list items by int; the domain names fields by dotted path already
-    ("attributions.0.source"). Both come out as {"attributions.0.source": [...]}.
-    """
-    flat = {}
-    for key, value in errors.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(field_errors(value, path + "."))
-        else:
-            flat.setdefault(path, []).extend(value if isinstance(value, list) else [value])
-    return flat
 
 
 def problem_response(status, detail, errors=None, headers=None):
