@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
+from . import current
 from .clock import to_micros
 from .errors import Invalid
 from .models import Attribution, Claim, ClaimState, Relay, TermSpan, WorldState
@@ -127,6 +128,11 @@ class ClaimFilter:
             or (derivation.confidence is not None and derivation.confidence >= self.min_confidence)
         )
 
+    @property
+    def needs_inputs(self):
+        """Whether a filter reads the claim's attributions or terms, beyond its derived fields."""
+        return bool(self.source or self.relayed_by or self.subject or self.party or self.words)
+
     def on_inputs(self, claim, moment):
         """Conditions on the claim's attributions and terms at the moment; `claim` is the outer id column."""
         conditions = []
@@ -153,6 +159,8 @@ class ClaimFilter:
 
     def matching_ids(self, moment, low, high, limit):
         """Ids in (low, high] of claims with a stored state at the moment that pass every filter, newest first."""
+        if moment.is_now and not self.needs_inputs:
+            return current.ids_by_state(self.statuses, self.min_confidence, low, high, limit)
         state = StateAt.of(moment)
         query = (
             state.model.select(state.claim)

@@ -5,6 +5,11 @@ claim views (from service.queries) into attribution lines, ClaimReview
 documents, PROV documents and CSV rows, with a fixed number of queries per page.
 """
 
+import functools
+
+import orjson
+
+from . import current
 from .facts import derive_many, source_facts
 from .formats import claimreview, provenance
 from .formats.attribution_line import attribution_line
@@ -20,10 +25,27 @@ def with_attribution_lines(views, lang="en", as_of=None):
     views = list(views)
     _repair_legacy_origins(views)
     ids = {s for v in views for o in v["origins"] for s in (*o["sources"], *o["relays"])}
-    names = {source_id: facts.name for source_id, facts in source_facts(ids, as_of).items()}
+    if as_of is None:
+        names = current.source_names(ids)
+    else:
+        names = {source_id: facts.name for source_id, facts in source_facts(ids, as_of).items()}
     for view in views:
-        view["attribution_line"] = attribution_line(view, names, lang)
+        view["attribution_line"] = _line(view, names, lang)
     return views
+
+
+def _line(view, names, lang):
+    """A view's attribution line, from the lines this worker made last (see _remembered_line)."""
+    involved = {s for o in view["origins"] for s in (*o["sources"], *o.get("relays", ()))}
+    named = tuple(sorted((source_id, names.get(source_id)) for source_id in involved))
+    return _remembered_line(view["status"], orjson.dumps(view["origins"]), named, lang)
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_line(status, origins_json, named, lang):
+    """The line is a pure function of status, origins, the names of their sources and the language, and a page
+    repeats few of them (claims share sources and stances), so each worker keeps its last few thousand."""
+    return attribution_line({"status": status, "origins": orjson.loads(origins_json)}, dict(named), lang)
 
 
 def with_attribution_line(view, lang="en", as_of=None):

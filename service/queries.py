@@ -11,8 +11,7 @@ import binascii
 import hashlib
 import json
 
-from peewee import fn
-
+from . import current
 from .clock import from_micros, to_micros
 from .derived import REDERIVE_BATCH
 from .errors import Invalid, NotFound
@@ -100,6 +99,12 @@ def claim_view(shot, derivation, attributions=None, updated_at=None):
 def get_claim(claim_id, as_of=None, published_before=None):
     """One claim with its attributions, now or at the given times; NotFound if it did not exist then."""
     moment = Moment(as_of, published_before)
+    if moment.is_now:
+        views = current.claim_views([claim_id])
+        if not views:
+            raise NotFound(f"There is no claim {claim_id}.")
+        views[0]["attributions"] = current.attribution_views([claim_id])[claim_id]
+        return views[0]
     claim = claims_created_by(as_of).where(Claim.id == claim_id).first()
     if claim is None:
         raise NotFound(f"There is no claim {claim_id}" + (" at that time." if as_of else "."))
@@ -114,10 +119,7 @@ def get_claim(claim_id, as_of=None, published_before=None):
 
 
 def claim_views(claims, moment):
-    """Claims in their public shape at a moment, in the order given, from stored rows where there are any."""
-    if moment.is_now:
-        shots = snapshots(claims)
-        return [claim_view(shots[c.id], stored_shape(c)) for c in claims]
+    """Claims in their public shape at a past moment, in the order given, from stored rows where there are any."""
     if not moment.has_stored_state:
         states = state_rows(claims, Moment(moment.as_of))
         return [claim_view(shot, fresh_derivation(derivation), updated_at=_updated(shot, states[shot.id]))
@@ -157,8 +159,11 @@ def list_claims(args):
         [before_id] = decode_cursor(args["cursor"], "claims", args, (int,))
         high = min(high, before_id - 1)
     ids, unexamined = _scan(claim_filter, moment, high, limit + 1)
-    claims = {c.id: c for c in Claim.select().where(Claim.id.in_(ids[:limit]))}
-    items = claim_views([claims[i] for i in ids[:limit]], moment)
+    if moment.is_now:
+        items = current.claim_views(ids[:limit])
+    else:
+        claims = {c.id: c for c in Claim.select().where(Claim.id.in_(ids[:limit]))}
+        items = claim_views([claims[i] for i in ids[:limit]], moment)
     if len(ids) > limit:
         next_cursor = encode_cursor("claims", args, ids[limit - 1])
     else:
@@ -174,7 +179,7 @@ def _newest_claim_id(as_of):
     (one at a time on SQLite), so the last CREATION_SKEW by time hold the highest id.
     """
     if as_of is None:
-        return Claim.select(fn.MAX(Claim.id)).scalar() or 0
+        return current.newest_claim_id()
     latest = (
         Claim.select(Claim.id)
         .where(Claim.created_at <= as_of)

@@ -84,6 +84,19 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with the strict JSON parser, and If-None-Match compared weakly (RFC 9110 13.1.2)."""
     ARGUMENTS_PARSER = StrictJSONParser()
 
+    def arguments(self, schema, **kwargs):
+        """flask-smorest's arguments, with one schema instance for the view's life: given a class, webargs
+        would build a new instance (and copy every field) on each request."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
+    @staticmethod
+    def _generate_etag(etag_data, extra_data=None):
+        """The ETag of a representation: a digest of its JSON with sorted keys, encoded by orjson (datetimes too),
+        so a view's tag needs no schema dump."""
+        if extra_data:
+            etag_data = (etag_data, extra_data)
+        return hashlib.sha1(orjson.dumps(etag_data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
     def _check_not_modified(self, etag):
         if request.method in self.METHODS_CHECKING_NOT_MODIFIED and request.if_none_match.contains_weak(etag):
             raise NotModified

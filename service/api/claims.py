@@ -87,8 +87,8 @@ class ClaimItem(MethodView):
             return jsonld_response(review)
         view = queries.get_claim(claim_id, args.get("as_of"), args.get("published_before"))
         # The ETag is the representation's in every language: If-Match works whatever `lang` was read.
-        blp.set_etag(view, ClaimSchema)
-        return with_attribution_line(view, args["lang"], args.get("as_of"))
+        blp.set_etag(view)
+        return json_response(with_attribution_line(view, args["lang"], args.get("as_of")))
 
     @requires("write")
     @blp.doc(operationId="updateClaim")
@@ -103,10 +103,10 @@ class ClaimItem(MethodView):
         `If-Match` the answer is 428; with a stale one, 412. Needs the `write` scope.
         """
         ledger.update_claim(
-            claim_id, changes, lambda claim: blp.check_etag(queries.get_claim(claim.id), ClaimSchema)
+            claim_id, changes, lambda claim: blp.check_etag(queries.get_claim(claim.id))
         )
         view = queries.get_claim(claim_id)
-        blp.set_etag(view, ClaimSchema)
+        blp.set_etag(view)
         return with_attribution_line(view, query["lang"])
 
 
