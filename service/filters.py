@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
-from . import current
+from . import reads
 from .clock import to_micros
 from .errors import Invalid
 from .models import Attribution, Claim, ClaimState, Relay, TermSpan, WorldState
@@ -160,7 +160,7 @@ class ClaimFilter:
     def matching_ids(self, moment, low, high, limit):
         """Ids in (low, high] of claims with a stored state at the moment that pass every filter, newest first."""
         if moment.is_now and not self.needs_inputs:
-            return current.ids_by_state(self.statuses, self.min_confidence, low, high, limit)
+            return reads.ids_by_state(self.statuses, self.min_confidence, low, high, limit)
         state = StateAt.of(moment)
         query = (
             state.model.select(state.claim)

@@ -9,8 +9,8 @@ import functools
 
 import orjson
 
-from . import current
-from .facts import derive_many, source_facts
+from . import reads
+from .facts import derive_many
 from .formats import claimreview, provenance
 from .formats.attribution_line import attribution_line
 from .models import Attribution, Claim, Document, HistoryEntry, Source
@@ -25,10 +25,7 @@ def with_attribution_lines(views, lang="en", as_of=None):
     views = list(views)
     _repair_legacy_origins(views)
     ids = {s for v in views for o in v["origins"] for s in (*o["sources"], *o["relays"])}
-    if as_of is None:
-        names = current.source_names(ids)
-    else:
-        names = {source_id: facts.name for source_id, facts in source_facts(ids, as_of).items()}
+    names = reads.source_names(ids, as_of)
     for view in views:
         view["attribution_line"] = _line(view, names, lang)
     return views

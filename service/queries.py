@@ -11,16 +11,16 @@ import binascii
 import hashlib
 import json
 
-from . import current
+from . import reads
 from .clock import from_micros, to_micros
 from .derived import REDERIVE_BATCH
 from .errors import Invalid, NotFound
-from .facts import attributions_known, claims_created_by, derive_many, snapshots
+from .facts import attributions_known, claims_created_by, derive_many
 from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
 from .models import Attribution, Claim, Document, HistoryEntry, Job, Source, SourceRevision
 from .rules import STATUSES
-from .timeline import counts_at, public_shape, stored_shape, world_counts_at
+from .timeline import counts_at, public_shape, world_counts_at
 
 
 def encode_cursor(kind, args, *position):
@@ -98,38 +98,24 @@ def claim_view(shot, derivation, attributions=None, updated_at=None):
 
 def get_claim(claim_id, as_of=None, published_before=None):
     """One claim with its attributions, now or at the given times; NotFound if it did not exist then."""
-    moment = Moment(as_of, published_before)
-    if moment.is_now:
-        views = current.claim_views([claim_id])
-        if not views:
-            raise NotFound(f"There is no claim {claim_id}.")
-        views[0]["attributions"] = current.attribution_views([claim_id])[claim_id]
-        return views[0]
-    claim = claims_created_by(as_of).where(Claim.id == claim_id).first()
-    if claim is None:
+    views = claim_views([claim_id], Moment(as_of, published_before))
+    if not views:
         raise NotFound(f"There is no claim {claim_id}" + (" at that time." if as_of else "."))
-    query = (
-        Attribution.select()
-        .where(Attribution.claim == claim.id)
-        .order_by(Attribution.id)
-    )
-    [view] = claim_views([claim], moment)
-    view["attributions"] = attribution_views(query, as_of)
-    return view
+    views[0]["attributions"] = reads.attribution_views([claim_id], as_of)[claim_id]
+    return views[0]
 
 
-def claim_views(claims, moment):
-    """Claims in their public shape at a past moment, in the order given, from stored rows where there are any."""
-    if not moment.has_stored_state:
-        states = state_rows(claims, Moment(moment.as_of))
-        return [claim_view(shot, fresh_derivation(derivation), updated_at=_updated(shot, states[shot.id]))
-                for shot, _, derivation in derive_many(claims, moment.as_of, moment.published_before)]
-    states = state_rows(claims, moment)
-    shots = snapshots(claims, moment.as_of)
-    if moment.as_of is None:
-        return [claim_view(shots[c.id], stored_shape(states[c.id])) for c in claims]
-    return [claim_view(shots[c.id], stored_shape(states[c.id]), updated_at=_updated(shots[c.id], states[c.id]))
-            for c in claims]
+def claim_views(ids, moment):
+    """Claims in their public shape at a moment, in the order of `ids`; those that did not exist then left out.
+
+    From stored rows (service.reads) but at both times at once, where they are re-derived."""
+    if moment.has_stored_state:
+        return reads.claim_views(ids, moment.as_of, moment.published_before)
+    claims = {c.id: c for c in claims_created_by(moment.as_of).where(Claim.id.in_(ids))}
+    claims = [claims[i] for i in ids if i in claims]
+    states = state_rows(claims, Moment(moment.as_of))
+    return [claim_view(shot, fresh_derivation(derivation), updated_at=_updated(shot, states[shot.id]))
+            for shot, _, derivation in derive_many(claims, moment.as_of, moment.published_before)]
 
 
 def state_rows(claims, moment):
@@ -159,11 +145,7 @@ def list_claims(args):
         [before_id] = decode_cursor(args["cursor"], "claims", args, (int,))
         high = min(high, before_id - 1)
     ids, unexamined = _scan(claim_filter, moment, high, limit + 1)
-    if moment.is_now:
-        items = current.claim_views(ids[:limit])
-    else:
-        claims = {c.id: c for c in Claim.select().where(Claim.id.in_(ids[:limit]))}
-        items = claim_views([claims[i] for i in ids[:limit]], moment)
+    items = claim_views(ids[:limit], moment)
     if len(ids) > limit:
         next_cursor = encode_cursor("claims", args, ids[limit - 1])
     else:
@@ -179,7 +161,7 @@ def _newest_claim_id(as_of):
     (one at a time on SQLite), so the last CREATION_SKEW by time hold the highest id.
     """
     if as_of is None:
-        return current.newest_claim_id()
+        return reads.newest_claim_id()
     latest = (
         Claim.select(Claim.id)
         .where(Claim.created_at <= as_of)

@@ -17,6 +17,7 @@ from collections import Counter
 
 from peewee import fn
 
+from . import compiled
 from .clock import to_micros
 from .db import db, is_postgresql, write_time
 from .models import (
@@ -179,30 +180,42 @@ def counts_at(as_of=None):
     One checkpoint plus the deltas after it, so the cost does not grow with the ledger.
     """
     at = micros(as_of, FOREVER)
-    checkpoint = (
-        TallyCheckpoint.select()
+    totals = Counter()
+    since = BEGINNING
+    for checkpoint_id, checkpoint_at in compiled.rows(_latest_checkpoint, [at, 1]):
+        totals.update({(source, status): total
+                       for source, status, total in compiled.rows(_checkpoint_counts, [checkpoint_id])})
+        since = checkpoint_at
+    for source, status, delta in compiled.rows(_deltas_between, [since, at]):
+        totals[source, status] += int(delta)
+    return split_counts(totals)
+
+
+def _latest_checkpoint(_, params):
+    at, one = params
+    return (
+        TallyCheckpoint.select(TallyCheckpoint.id, TallyCheckpoint.at)
         .where(TallyCheckpoint.at <= at)
         .order_by(TallyCheckpoint.at.desc())
-        .first()
+        .limit(one)
     )
-    totals = Counter()
-    if checkpoint is not None:
-        rows = (
-            TallyCount.select(TallyCount.source, TallyCount.status, TallyCount.total)
-            .where(TallyCount.checkpoint == checkpoint.id)
-            .tuples()
-        )
-        totals.update({(source, status): total for source, status, total in rows})
-    since = checkpoint.at if checkpoint is not None else BEGINNING
-    deltas = (
+
+
+def _checkpoint_counts(_, params):
+    [checkpoint_id] = params
+    return (
+        TallyCount.select(TallyCount.source, TallyCount.status, TallyCount.total)
+        .where(TallyCount.checkpoint == checkpoint_id)
+    )
+
+
+def _deltas_between(_, params):
+    since, at = params
+    return (
         TallyDelta.select(TallyDelta.source, TallyDelta.status, fn.SUM(TallyDelta.delta))
         .where(TallyDelta.at > since, TallyDelta.at <= at)
         .group_by(TallyDelta.source, TallyDelta.status)
-        .tuples()
     )
-    for source, status, delta in deltas:
-        totals[source, status] += int(delta)
-    return split_counts(totals)
 
 
 def world_counts_at(published_before):

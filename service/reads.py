@@ -1,0 +1,211 @@
+"""The hot reads: claims, their attributions and their sources' names in the public shape, now or at a past time.
+
+Single claims and list pages are the service's most frequent requests, so their
+statements are compiled once (service.compiled) and rows go straight into the
+public shape, without model rows. A claim at a knowledge time (`as_of`) takes its
+own fields from its revisions and its derived fields from its ClaimState row; at a
+world time (`published_before`), its fields now and its WorldState row. Both times
+at once have no stored state: service.queries re-derives those.
+"""
+
+from peewee import JOIN, fn
+
+from . import compiled
+from .clock import from_micros, to_micros
+from .models import Attribution, Claim, ClaimRevision, ClaimState, Relay, Source, SourceRevision, WorldState
+from .timeline import DERIVED_FIELDS
+
+ATTRIBUTION_FIELDS = (Attribution.id, Attribution.claim, Attribution.source, Attribution.document,
+                      Attribution.stance, Attribution.basis, Attribution.confidence, Attribution.quote,
+                      Attribution.published_at, Attribution.recorded_at, Attribution.retracted_at,
+                      Attribution.retraction_reason)
+
+
+def _derived(model):
+    return [getattr(model, name) for name in DERIVED_FIELDS]
+
+
+# --- statements: (shape, params) -> query, parameters in the order the SQL names them ---
+
+
+def _claims(_, ids):
+    return (
+        Claim.select(Claim.id, Claim.text, Claim.subjects, Claim.parties, Claim.event_time, Claim.created_at,
+                     Claim.updated_at, Claim.updated_at, *_derived(Claim))
+        .where(Claim.id.in_(ids))
+    )
+
+
+def _claims_as_of(_, params):
+    """Params: the time three times, the ids, the time (creation)."""
+    revised_by, state_from, state_to, *ids, created_by = params
+    latest = ClaimRevision.alias()
+    revision = (
+        latest.select(fn.MAX(latest.valid_from))
+        .where(latest.claim == Claim.id, latest.valid_from <= revised_by)
+    )
+    return (
+        Claim.select(Claim.id, ClaimRevision.text, ClaimRevision.subjects, ClaimRevision.parties,
+                     ClaimRevision.event_time, Claim.created_at, ClaimRevision.valid_from, ClaimState.valid_from,
+                     *_derived(ClaimState))
+        .join(ClaimRevision, on=((ClaimRevision.claim == Claim.id) & (ClaimRevision.valid_from == revision)))
+        .join_from(Claim, ClaimState, on=((ClaimState.claim == Claim.id) & (ClaimState.valid_from <= state_from)
+                                          & (ClaimState.valid_to > state_to)))
+        .where(Claim.id.in_(ids), Claim.created_at <= created_by)
+    )
+
+
+def _claims_published_before(_, params):
+    """Params: the world time twice, the ids."""
+    published_from, published_to, *ids = params
+    return (
+        Claim.select(Claim.id, Claim.text, Claim.subjects, Claim.parties, Claim.event_time, Claim.created_at,
+                     Claim.updated_at, Claim.updated_at, *_derived(WorldState))
+        .join(WorldState, on=((WorldState.claim == Claim.id) & (WorldState.published_from <= published_from)
+                              & (WorldState.published_to > published_to)))
+        .where(Claim.id.in_(ids))
+    )
+
+
+def _attributions(known_by, params):
+    """Params: the claim ids, then the knowledge time when `known_by` is set."""
+    query = (
+        Attribution.select(*ATTRIBUTION_FIELDS, Relay.source)
+        .join(Relay, JOIN.LEFT_OUTER, on=(Relay.attribution == Attribution.id))
+        .where(Attribution.claim.in_(params[:-1] if known_by else params))
+        .order_by(Attribution.id, Relay.position)
+    )
+    return query.where(Attribution.recorded_at <= params[-1]) if known_by else query
+
+
+def _names(_, source_ids):
+    return Source.select(Source.id, Source.name).where(Source.id.in_(source_ids))
+
+
+def _names_as_of(_, params):
+    """Params: the source ids, then the knowledge time."""
+    *ids, revised_by = params
+    latest = SourceRevision.alias()
+    revision = (
+        latest.select(fn.MAX(latest.valid_from))
+        .where(latest.source == SourceRevision.source, latest.valid_from <= revised_by)
+    )
+    return (
+        SourceRevision.select(SourceRevision.source, SourceRevision.name)
+        .where(SourceRevision.source.in_(ids), SourceRevision.valid_from == revision)
+    )
+
+
+def _newest(_, __):
+    return Claim.select(fn.MAX(Claim.id))
+
+
+def _by_state(shape, params):
+    """Params: low, high, each status, the minimum confidence if the shape has one, and the limit."""
+    statuses, with_minimum = shape
+    low, high, *rest = params
+    query = Claim.select(Claim.id).where(Claim.id > low, Claim.id <= high)
+    if statuses:
+        query = query.where(Claim.status.in_(rest[:statuses]))
+    if with_minimum:
+        query = query.where(Claim.confidence >= rest[statuses])
+    return query.order_by(Claim.id.desc()).limit(rest[-1])
+
+
+# --- reads ---------------------------------------------------------------------------
+
+
+def _time(value):
+    return from_micros(value) if value is not None else None
+
+
+def claim_views(ids, as_of=None, published_before=None):
+    """Claims in the public shape (without attributions) now, at a knowledge time or at a world time (not both),
+    in the order of `ids`; claims that did not exist then are left out."""
+    if not ids:
+        return []
+    if as_of is not None:
+        at = to_micros(as_of)
+        rows = compiled.rows(_claims_as_of, [at, at, at, *ids, at])
+    elif published_before is not None:
+        at = to_micros(published_before)
+        rows = compiled.rows(_claims_published_before, [at, at, *ids])
+    else:
+        rows = compiled.rows(_claims, ids)
+    views = {}
+    for (id_, text, subjects, parties, event_time, created_at, revised_at, derived_at, status, confidence,
+         likelihood, explanation, origins) in rows:
+        views[id_] = {
+            "id": id_,
+            "text": text,
+            "subjects": Claim.subjects.python_value(subjects),
+            "parties": Claim.parties.python_value(parties),
+            "event_time": _time(event_time),
+            "created_at": _time(created_at),
+            # At a knowledge time: its latest revision or change of derivation then.
+            "updated_at": _time(max(revised_at, derived_at)),
+            "status": status,
+            "confidence": confidence,
+            "likelihood": likelihood,
+            "explanation": Claim.explanation.python_value(explanation),
+            "origins": Claim.origins.python_value(origins),
+        }
+    return [views[i] for i in ids if i in views]
+
+
+def attribution_views(claim_ids, as_of=None):
+    """The attributions of these claims in the public shape, oldest first, keyed by claim id; at a knowledge
+    time only those recorded by then, and a retraction only if it came by then."""
+    by_claim = {claim_id: [] for claim_id in claim_ids}
+    if not by_claim:
+        return by_claim
+    at = None if as_of is None else to_micros(as_of)
+    params = list(by_claim) if at is None else [*by_claim, at]
+    last = None
+    for (id_, claim_id, source, document, stance, basis, confidence, quote, published_at, recorded_at,
+         retracted_at, retraction_reason, relay) in compiled.rows(_attributions, params, at is not None):
+        if last is not None and last["id"] == id_:
+            last["via"].append(relay)
+            continue
+        retracted = retracted_at is not None and (at is None or retracted_at <= at)
+        last = {
+            "id": id_,
+            "claim_id": claim_id,
+            "source": source,
+            "via": [relay] if relay is not None else [],
+            "document_id": document,
+            "stance": stance,
+            "basis": basis,
+            "confidence": confidence,
+            "quote": quote,
+            "published_at": _time(published_at),
+            "recorded_at": _time(recorded_at),
+            "retracted_at": _time(retracted_at) if retracted else None,
+            "retraction_reason": retraction_reason if retracted else None,
+        }
+        by_claim[claim_id].append(last)
+    return by_claim
+
+
+def source_names(source_ids, as_of=None):
+    """The names of these sources now, or at a knowledge time: {id: name}."""
+    ids = sorted(set(source_ids))
+    if not ids:
+        return {}
+    if as_of is None:
+        return dict(compiled.rows(_names, ids))
+    return dict(compiled.rows(_names_as_of, [*ids, to_micros(as_of)]))
+
+
+def newest_claim_id():
+    """The highest claim id now (0 for an empty ledger)."""
+    [(newest,)] = compiled.rows(_newest, ())
+    return newest or 0
+
+
+def ids_by_state(statuses, minimum_confidence, low, high, limit):
+    """Ids in (low, high] of claims now with one of `statuses` (any if empty) and at least
+    `minimum_confidence` (None: any), newest first, at most `limit`."""
+    with_minimum = minimum_confidence is not None
+    params = [low, high, *statuses, *([minimum_confidence] if with_minimum else []), limit]
+    return [claim_id for (claim_id,) in compiled.rows(_by_state, params, (len(statuses), with_minimum))]
