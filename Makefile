@@ -59,6 +59,7 @@ bench: install-test bench-tools
 	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/scale.py $(BENCH_SCALE_SIZES)
 	$(BIN)/python bench/import_speed.py --claims $(BENCH_IMPORT_CLAIMS)
 	$(BIN)/python bench/http_rates.py
+	$(BIN)/python bench/pg_writers.py
 
 # wrk (Debian) drives the HTTP benchmark; Datasette, compared with, lives in its own venv, never in ours.
 bench-tools:

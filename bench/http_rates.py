@@ -2,7 +2,7 @@
 
 Builds a SQLite ledger (CLAIMS claims, loaded with `reportedly import`), then serves
 it and bench/bare_app.py with the same gunicorn settings (service/gunicorn_conf.py:
-2 sync workers; rate limit off) on 127.0.0.1, and alternates `wrk -t1 -c8` runs
+2 workers of its gevent worker class; rate limit off) on 127.0.0.1, and alternates `wrk -t1 -c8` runs
 between the two so both see the same machine load. Reports requests/s and the
 ratio to the bare route for reads, for POST attribution (a wrk Lua script with a
 token, FULL and, when the build has REPORTEDLY_SQLITE_SYNCHRONOUS, NORMAL), the
@@ -87,9 +87,9 @@ class Server:
             self.process.wait()
 
 
-def wrk(url, duration, script=None):
+def wrk(url, duration, script=None, connections=8):
     """Requests/s of one bounded wrk run; fails loudly on any non-2xx answer."""
-    command = ["wrk", "-t1", "-c8", f"-d{duration}s", "--timeout", "5s"]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s"]
     if script:
         command += ["-s", script]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -210,8 +210,9 @@ def measure_datasette(folder, args, service, log, servers):
 
 def report(args, rows, commits, datasette):
     print("## HTTP hot path against a bare Flask route (`bench/http_rates.py`)\n")
-    print(f"SQLite ledger of {args.claims:,} claims (two attributions each); gunicorn, 2 sync workers, rate "
-          f"limit off; `wrk -t1 -c8`, {args.duration} s a run, medians of {args.rounds} alternating runs.\n")
+    print(f"SQLite ledger of {args.claims:,} claims (two attributions each); gunicorn as in "
+          f"service/gunicorn_conf.py (2 workers of the service's gevent worker class), rate limit off; "
+          f"`wrk -t1 -c8`, {args.duration} s a run, medians of {args.rounds} alternating runs.\n")
     print("| request | rps | bare route rps | ratio | goal |")
     print("|---|---|---|---|---|")
     for name, ours, floor, goal in rows:

@@ -1,0 +1,100 @@
+"""Concurrent writers on PostgreSQL: POST attribution by 16 clients at once against one at a time.
+
+Issue 8 asks that 16 concurrent writers reach at least 3x the sequential rate on
+PostgreSQL, where commits from several connections share a WAL flush (group commit)
+and row locks, not one file lock, order the writers. This builds a ledger in a
+database of its own on the PostgreSQL server (created and dropped here), serves it
+with the service's gunicorn settings (2 workers, the service's gevent worker, a pool
+of DB_POOL_SIZE connections each), and alternates bounded `wrk -t1` runs of POST
+attribution with 1 and with 16 connections. Every POST goes to a claim of its own
+turn (claims in rotation), as in bench/http_rates.py.
+Run: python bench/pg_writers.py [--server postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import urllib.parse  # noqa: E402
+
+import psycopg  # noqa: E402
+
+from bench.http_rates import BIN, POST_SCRIPT, alternate, gunicorn, wrk  # noqa: E402
+from bench.import_speed import write_file  # noqa: E402
+
+DATABASE = "reportedly_bench_writers"
+
+
+def create_database(server):
+    """A fresh, empty database on the server; its URL."""
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        connection.execute(f"CREATE DATABASE {DATABASE}")
+    return urllib.parse.urlsplit(server)._replace(path=f"/{DATABASE}").geturl()
+
+
+def drop_database(server):
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def build_ledger(folder, url, claims):
+    """Load `claims` claims into the database with `reportedly import`; the environment and an admin token."""
+    env = {**os.environ, "REPORTEDLY_DATABASE_URL": url}
+    write_file(folder / "claims.ndjson", claims)
+    subprocess.run([BIN / "reportedly", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([BIN / "reportedly", "import", str(folder / "claims.ndjson")], env=env, check=True,
+                   capture_output=True)
+    created = subprocess.run([BIN / "reportedly", "keys", "create", "--name", "bench", "--scope", "admin"],
+                             env=env, check=True, capture_output=True, text=True)
+    return env, created.stdout.strip().splitlines()[-1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="a database on the server to connect to while creating the benchmark's own")
+    parser.add_argument("--claims", type=int, default=2_000)
+    parser.add_argument("--writers", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk (make bench does)")
+    folder = Path(tempfile.mkdtemp(prefix="pg-writers-"))
+    url = create_database(args.server)
+    log = open(folder / "server.log", "w")
+    service = None
+    try:
+        env, token = build_ledger(folder, url, args.claims)
+        service = gunicorn("service.wsgi:app", env, log).wait("/healthz")
+        script = folder / "post.lua"
+        script.write_text(POST_SCRIPT % {"claims": args.claims, "token": token})
+        post = lambda connections: lambda: wrk(service.base + "/", args.duration, str(script),  # noqa: E731
+                                               connections=connections)
+        one, many = alternate(post(1), post(args.writers), args.rounds)
+    finally:
+        if service is not None:
+            service.stop()
+        log.close()
+        drop_database(args.server)
+    print("## Concurrent writers on PostgreSQL (`bench/pg_writers.py`)\n")
+    print(f"PostgreSQL ledger of {args.claims:,} claims; gunicorn as in service/gunicorn_conf.py (2 workers); "
+          f"POST attribution, `wrk -t1`, {args.duration} s a run, medians of {args.rounds} alternating runs.\n")
+    print("| writers | POST/s | ÷ one writer | goal |")
+    print("|---|---|---|---|")
+    print(f"| 1 | {one:,.0f} | 1.00× | |")
+    print(f"| {args.writers} | {many:,.0f} | {many / one:.2f}× | ≥ 3× |")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
