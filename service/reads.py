@@ -67,12 +67,13 @@ def _claims_published_before(_, params):
     )
 
 
-def _attributions(known_by, params):
-    """Params: the claim ids, then the knowledge time when `known_by` is set."""
+def _attributions(shape, params):
+    """Params: the claim ids (or attribution ids), then the knowledge time when the shape has one."""
+    key, known_by = shape
     query = (
         Attribution.select(*ATTRIBUTION_FIELDS, Relay.source)
         .join(Relay, JOIN.LEFT_OUTER, on=(Relay.attribution == Attribution.id))
-        .where(Attribution.claim.in_(params[:-1] if known_by else params))
+        .where(getattr(Attribution, key).in_(params[:-1] if known_by else params))
         .order_by(Attribution.id, Relay.position)
     )
     return query.where(Attribution.recorded_at <= params[-1]) if known_by else query
@@ -161,9 +162,22 @@ def attribution_views(claim_ids, as_of=None):
         return by_claim
     at = None if as_of is None else to_micros(as_of)
     params = list(by_claim) if at is None else [*by_claim, at]
-    last = None
+    for view in _attribution_rows(compiled.rows(_attributions, params, ("claim", at is not None)), at):
+        by_claim[view["claim_id"]].append(view)
+    return by_claim
+
+
+def attribution_view(attribution_id):
+    """One attribution in the public shape now."""
+    [view] = _attribution_rows(compiled.rows(_attributions, [attribution_id], ("id", False)))
+    return view
+
+
+def _attribution_rows(rows, at=None):
+    """Attribution views from rows of _attributions (one row per relay), in order."""
+    views, last = [], None
     for (id_, claim_id, source, document, stance, basis, confidence, quote, published_at, recorded_at,
-         retracted_at, retraction_reason, relay) in compiled.rows(_attributions, params, at is not None):
+         retracted_at, retraction_reason, relay) in rows:
         if last is not None and last["id"] == id_:
             last["via"].append(relay)
             continue
@@ -183,8 +197,8 @@ def attribution_views(claim_ids, as_of=None):
             "retracted_at": _time(retracted_at) if retracted else None,
             "retraction_reason": retraction_reason if retracted else None,
         }
-        by_claim[claim_id].append(last)
-    return by_claim
+        views.append(last)
+    return views
 
 
 def source_names(source_ids, as_of=None):

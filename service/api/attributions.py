@@ -2,10 +2,9 @@
 
 from flask.views import MethodView
 
-from .. import ledger, queries
+from .. import ledger, queries, reads
 from ..auth import requires
 from ..interchange import with_attribution_line
-from ..models import Attribution
 from ..schemas import (
     AttributionPageSchema,
     AttributionResultSchema,
@@ -15,7 +14,7 @@ from ..schemas import (
 )
 from ..timeline import stored_shape
 from . import examples
-from .base import Blueprint, idempotent
+from .base import Blueprint, idempotent, json_response
 
 blp = Blueprint("attributions", __name__, url_prefix="/v1", description="Attributions of claims to sources")
 
@@ -46,7 +45,7 @@ class ClaimAttributions(MethodView):
         appear in the cited document's text when it has one. Needs the `write` scope.
         """
         attribution, claim = ledger.add_attribution(claim_id, data)
-        return _result(attribution, claim), 201
+        return _result(attribution, claim, 201)
 
 
 @blp.route("/attributions/<id:attribution_id>/retraction")
@@ -64,10 +63,11 @@ class AttributionRetraction(MethodView):
         reads still see it. Retracting it twice is 409. Needs the `write` scope.
         """
         attribution, claim = ledger.retract_attribution(attribution_id, data["reason"])
-        return _result(attribution, claim)
+        return _result(attribution, claim, 200)
 
 
-def _result(attribution, claim):
-    """The attribution with its claim's derived fields after the write."""
-    [view] = queries.attribution_views(Attribution.select().where(Attribution.id == attribution.id))
-    return {**view, "claim": with_attribution_line({"id": claim.id, **stored_shape(claim)})}
+def _result(attribution, claim, status):
+    """The attribution with its claim's derived fields after the write (ClaimStatusSchema: no origins)."""
+    derived = with_attribution_line({"id": claim.id, **stored_shape(claim)})
+    del derived["origins"]
+    return json_response({**reads.attribution_view(attribution.id), "claim": derived}, status)
