@@ -42,6 +42,7 @@ def register_web(app):
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
     )
+    app.session_interface = session.CookieSessions()
     app.register_blueprint(blp)
     return blp
 

@@ -10,12 +10,23 @@ import hmac
 import secrets
 
 from flask import abort, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from ..auth import allows, find_token, live_token
 from . import blp
 
 # Pages anyone may open even when reads need a token (REPORTEDLY_PUBLIC_READS=false).
 OPEN_ENDPOINTS = {"web.login", "web.static"}
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions with the signer built once per app, not at every request (API calls too)."""
+
+    def get_signing_serializer(self, app):
+        signer = app.extensions.get("reportedly.session_signer")
+        if signer is None:
+            signer = app.extensions["reportedly.session_signer"] = super().get_signing_serializer(app)
+        return signer
 
 
 def csrf_token():
