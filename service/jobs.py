@@ -4,7 +4,8 @@ A source change behind more claims than REGRADE_INLINE_LIMIT is queued as a Job
 by ledger.request_source_change; start() launches a process that applies it
 through the same ledger function a small change uses, in one transaction, so
 every reader sees the change whole or not at all and all its history entries
-carry one time. The job row tells a client polling it where it stands.
+carry one time. The job row tells a client polling it where it stands, and
+service.progress how many claims it has re-derived so far.
 """
 
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 
+from . import progress
 from .clock import utcnow
 from .config import DEFAULTS, load_config
 from .db import close_all, db, init_database
@@ -20,7 +22,7 @@ from .ledger import update_source
 from .metrics import init_metrics, observe_job
 from .models import Job
 
-RUNNERS = {"source_change": lambda job: update_source(job.subject, job.changes)}
+RUNNERS = {"source_change": lambda job, progress: update_source(job.subject, job.changes, progress=progress)}
 
 
 def start(job, config):
@@ -30,8 +32,8 @@ def start(job, config):
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
 
 
-def run(job_id):
-    """Apply one queued job and record how it ended; returns the job."""
+def run(job_id, config):
+    """Apply one queued job, telling its progress as it goes, and record how it ended; returns the job."""
     with db.atomic():
         job = Job.get_by_id(job_id)
         if job.state != "queued":
@@ -39,9 +41,10 @@ def run(job_id):
         job.state, job.started_at = "running", utcnow()
         job.save()
     started = time.monotonic()
+    reporter = progress.Reporter(job, config)
     try:
-        RUNNERS[job.kind](job)
-        job.state = "done"
+        RUNNERS[job.kind](job, reporter)
+        job.state, job.claims_done = "done", job.claims_total
     except LedgerError as error:
         job.state, job.error = "failed", error.detail
     except Exception as error:  # the job's own record says it failed; its transaction left nothing behind
@@ -51,6 +54,7 @@ def run(job_id):
         job.finished_at = utcnow()
         with db.atomic():
             job.save()
+        reporter.close()
         observe_job(job.kind, job.state, time.monotonic() - started)
     return job
 
@@ -63,7 +67,7 @@ def main(argv):
     database = init_database(config)
     database.connect()
     try:
-        run(int(argv[1]))
+        run(int(argv[1]), config)
     finally:
         close_all(database)
 

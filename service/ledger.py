@@ -101,10 +101,11 @@ def create_source(data):
     return source
 
 
-def update_source(source_id, changes, check_precondition=lambda source: None):
+def update_source(source_id, changes, check_precondition=lambda source: None, progress=lambda done: None):
     """Change a source; a change the rules read re-derives every claim it appears in, with history.
 
-    `check_precondition(source)` enforces If-Match once the source row is locked.
+    `check_precondition(source)` enforces If-Match once the source row is locked;
+    `progress(done)` hears how many claims are re-derived after each batch.
     """
     with claim_write():
         lock_group_keys(source_id, changes.get("affiliation"))
@@ -126,8 +127,9 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
         source.save()
         if rederive:
             _record_source_revision(source, now)
-            for batch in timeline.chunks(claim_ids, REDERIVE_BATCH):
+            for done, batch in enumerate(timeline.chunks(claim_ids, REDERIVE_BATCH), 1):
                 refresh_claims(lock_claims(batch), "source_change", source.id, now)
+                progress(min(done * REDERIVE_BATCH, len(claim_ids)))
     return source
 
 

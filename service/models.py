@@ -296,6 +296,8 @@ class Job(BaseModel):
     changes = JSONField()
     state = CharField(max_length=12, index=True)
     claims_total = IntegerField()
+    # While running, the count lives outside the job's transaction (service.progress).
+    claims_done = IntegerField(default=0)
     created_at = UTCTimeField()
     started_at = UTCTimeField(null=True)
     finished_at = UTCTimeField(null=True)

@@ -237,6 +237,8 @@ class JobSchema(Schema):
     changes = fields.Dict(keys=fields.String(), values=fields.Raw())
     state = Choice(JOB_STATE)
     claims_total = fields.Integer(metadata={"description": "How many claims the change re-derives."})
+    claims_done = fields.Integer(metadata={"description": "How many of them it has re-derived so far (reported "
+                                                          "about once a second); claims_total once done."})
     created_at = AwareTime()
     started_at = AwareTime(allow_none=True)
     finished_at = AwareTime(allow_none=True)

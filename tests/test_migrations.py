@@ -19,6 +19,8 @@ from service.models import (
     ClaimState,
     ClaimTerm,
     HistoryEntry,
+    ImportReport,
+    Job,
     TallyCheckpoint,
     TallyCount,
     TallyDelta,
@@ -65,8 +67,8 @@ def test_a_version_2_database_with_data_gets_its_timelines(fresh_database):
         timelines = {model.__name__: without_ids(model) for model in TIMELINES}
         moments = sorted({e.at for e in HistoryEntry.select()})
         counts = [counts_at(moment) for moment in moments]
-        # As version 2 left it: no timeline tables, words kept in claim_term.
-        db.drop_tables(TIMELINES + TALLIES)
+        # As version 2 left it: no timeline tables, no jobs or import reports, words kept in claim_term.
+        db.drop_tables(TIMELINES + TALLIES + (Job, ImportReport))
         ClaimTerm.insert_many([{"claim": c.id, "kind": "word", "term": w}
                                for c in Claim.select() for w in sorted(words_of(c.text))]).execute()
         history = runner().History

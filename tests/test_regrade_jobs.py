@@ -1,8 +1,9 @@
 """Re-grades at any size: a change behind many claims is a job the client polls; it applies whole, at one time."""
 
+import threading
 import time
 
-from service import ledger
+from service import jobs, ledger, progress
 from service.db import db
 from service.models import HistoryEntry, Job
 from service.verify import verify_ledger
@@ -76,3 +77,36 @@ def test_a_second_change_waits_for_the_pending_job(database_url):
     assert client.get("/v1/jobs/999999").status_code == 404
     with db.connection_context():
         assert Job.select().count() == 1
+
+
+def test_a_running_job_tells_how_far_it_has_got(database_url, monkeypatch):
+    app, client, helper, claims = regrade_world(database_url, None, inline_limit=3)
+    monkeypatch.setattr(ledger, "REDERIVE_BATCH", 2)
+    monkeypatch.setattr(progress, "REPORT_EVERY", 0)
+    with db.connection_context():
+        _, job = ledger.request_source_change("nyt", {"reliability": "E"}, inline_limit=3)
+    seen = []
+    report = progress.Reporter.__call__
+
+    def report_and_poll(reporter, done, force=False):
+        report(reporter, done, force)
+        # A client polling from elsewhere: another thread, its own connection, outside the job's transaction.
+        polled = {}
+
+        def poll():
+            polled.update(client.get(f"/v1/jobs/{job.id}").get_json())
+            polled["claim"] = client.get(f"/v1/claims/{claims[0]}").get_json()["status"]
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        poller.join()
+        seen.append((polled["state"], polled["claims_done"], polled["claim"]))
+
+    monkeypatch.setattr(progress.Reporter, "__call__", report_and_poll)
+    with app.app_context(), db.connection_context():
+        assert jobs.run(job.id, app.config).state == "done"
+    # Progress moves while the change itself stays unseen until it commits whole.
+    assert seen == [("running", 2, "confirmed"), ("running", 4, "confirmed"), ("running", 6, "confirmed")]
+    finished = helper.get(f"/v1/jobs/{job.id}")
+    assert (finished["state"], finished["claims_done"], finished["claims_total"]) == ("done", 6, 6)
+    assert helper.get(f"/v1/claims/{claims[0]}")["status"] == "reported"

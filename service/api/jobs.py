@@ -3,7 +3,7 @@
 from flask import current_app, json
 from flask.views import MethodView
 
-from .. import queries
+from .. import progress, queries
 from ..auth import requires
 from ..schemas import JobSchema
 from .base import Blueprint
@@ -18,12 +18,14 @@ class JobItem(MethodView):
     @blp.doc(operationId="getJob")
     @blp.response(200, JobSchema)
     def get(self, job_id):
-        """Read a job: queued, running, done or failed, with how many claims its change re-derives.
+        """Read a job: queued, running, done or failed, with how many claims its change re-derives and has so far.
 
         A `PATCH` of a source behind many claims answers 202 with a job; poll it here until its
         `state` is done or failed. The change applies whole: no reader sees part of it.
         """
-        return queries.get_job(job_id)
+        job = queries.get_job(job_id)
+        job.claims_done = progress.claims_done(job, current_app.config)
+        return job
 
 
 def job_accepted(job):
