@@ -5,8 +5,6 @@ claim views (from service.queries) into attribution lines, ClaimReview
 documents, PROV documents and CSV rows, with a fixed number of queries per page.
 """
 
-import functools
-
 import orjson
 
 from . import reads
@@ -31,18 +29,25 @@ def with_attribution_lines(views, lang="en", as_of=None):
     return views
 
 
+# Lines this worker made last: (status, origins as JSON, language) -> (line, the (source, name) pairs it used).
+# A line is a pure function of these and its sources' names, and a page repeats few of them (claims
+# share sources and stances); one made under other names than a view's is made again.
+_LINES = {}
+LINES_KEPT = 4096
+
+
 def _line(view, names, lang):
-    """A view's attribution line, from the lines this worker made last (see _remembered_line)."""
+    """A view's attribution line, remade only when this worker has not made it under the same names."""
+    key = (view["status"], orjson.dumps(view["origins"]), lang)
+    kept = _LINES.get(key)
+    if kept is not None and all(names.get(source_id) == name for source_id, name in kept[1]):
+        return kept[0]
+    line = attribution_line(view, names, lang)
     involved = {s for o in view["origins"] for s in (*o["sources"], *o.get("relays", ()))}
-    named = tuple(sorted((source_id, names.get(source_id)) for source_id in involved))
-    return _remembered_line(view["status"], orjson.dumps(view["origins"]), named, lang)
-
-
-@functools.lru_cache(maxsize=4096)
-def _remembered_line(status, origins_json, named, lang):
-    """The line is a pure function of status, origins, the names of their sources and the language, and a page
-    repeats few of them (claims share sources and stances), so each worker keeps its last few thousand."""
-    return attribution_line({"status": status, "origins": orjson.loads(origins_json)}, dict(named), lang)
+    if len(_LINES) >= LINES_KEPT:
+        _LINES.clear()
+    _LINES[key] = (line, tuple((source_id, names.get(source_id)) for source_id in involved))
+    return line
 
 
 def with_attribution_line(view, lang="en", as_of=None):

@@ -8,6 +8,7 @@ world time (`published_before`), its fields now and its WorldState row. Both tim
 at once have no stored state: service.queries re-derives those.
 """
 
+import orjson
 from peewee import JOIN, fn
 
 from . import compiled
@@ -139,8 +140,8 @@ def claim_views(ids, as_of=None, published_before=None):
         views[id_] = {
             "id": id_,
             "text": text,
-            "subjects": Claim.subjects.python_value(subjects),
-            "parties": Claim.parties.python_value(parties),
+            "subjects": orjson.loads(subjects),
+            "parties": orjson.loads(parties),
             "event_time": _time(event_time),
             "created_at": _time(created_at),
             # At a knowledge time: its latest revision or change of derivation then.
@@ -148,8 +149,8 @@ def claim_views(ids, as_of=None, published_before=None):
             "status": status,
             "confidence": confidence,
             "likelihood": likelihood,
-            "explanation": Claim.explanation.python_value(explanation),
-            "origins": Claim.origins.python_value(origins),
+            "explanation": orjson.loads(explanation),
+            "origins": orjson.loads(origins),
         }
     return [views[i] for i in ids if i in views]
 
