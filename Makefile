@@ -60,10 +60,12 @@ bench: install-test bench-tools
 	$(BIN)/python bench/import_speed.py --claims $(BENCH_IMPORT_CLAIMS)
 	$(BIN)/python bench/http_rates.py
 	$(BIN)/python bench/pg_writers.py
+	$(BIN)/python bench/instructions.py
 
-# wrk (Debian) drives the HTTP benchmark; Datasette, compared with, lives in its own venv, never in ours.
+# wrk (Debian) drives the HTTP benchmark, valgrind counts instructions; Datasette, compared with, lives in its own venv, never in ours.
 bench-tools:
 	@command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 	@test -x .venv-bench/bin/datasette || ($(PYTHON) -m venv .venv-bench && .venv-bench/bin/pip install --quiet datasette)
 
 clean:
