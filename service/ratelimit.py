@@ -1,4 +1,4 @@
-"""Rate limits (Flask-Limiter, moving window): requests per client, and failed authentications per address.
+"""Rate limits (moving window): requests per client (Flask-Limiter), and failed authentications per address.
 
 With REPORTEDLY_RATE_LIMIT_STORAGE=redis://... the counts live in Redis, so every
 worker of every instance shares one limit; the default, memory://, counts in each
@@ -12,6 +12,8 @@ import time
 import limits
 from flask import current_app, g, request
 from flask_limiter import Limiter
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from .problems import Problem, problem_response
 
@@ -36,32 +38,35 @@ def _too_many(request_limit):
 
 
 def init_rate_limit(app):
-    """Give the app its limiter: the request limit and the auth-failure limit, each unless it is 0."""
+    """Give the app its limits: the request limit and the auth-failure limit, each unless it is 0."""
     per_window, window = app.config["RATE_LIMIT_PER_MINUTE"], app.config["RATE_LIMIT_WINDOW_SECONDS"]
     failures = app.config["AUTH_FAILURE_LIMIT"]
-    if per_window <= 0 and failures <= 0:
-        return
-    limiter = Limiter(
-        key_func=client_key,
-        app=app,
-        default_limits=[f"{per_window} per {window} second"] if per_window > 0 else [],
-        default_limits_exempt_when=lambda: request.path in EXEMPT_PATHS,
-        strategy="moving-window",
-        storage_uri=app.config["RATE_LIMIT_STORAGE"],
-        # Redis down: count in this process rather than refuse every request or count nothing.
-        in_memory_fallback_enabled=True,
-        on_breach=_too_many,
-        key_prefix="reportedly",
-    )
-    app.extensions["reportedly.ratelimit"] = limiter
+    if per_window > 0:
+        limiter = Limiter(
+            key_func=client_key,
+            app=app,
+            default_limits=[f"{per_window} per {window} second"],
+            default_limits_exempt_when=lambda: request.path in EXEMPT_PATHS,
+            strategy="moving-window",
+            storage_uri=app.config["RATE_LIMIT_STORAGE"],
+            # Redis down: count in this process rather than refuse every request or count nothing.
+            in_memory_fallback_enabled=True,
+            on_breach=_too_many,
+            key_prefix="reportedly",
+        )
+        strategy = lambda: limiter.limiter  # noqa: E731 (Flask-Limiter's, or its fallback while Redis is down)
+    elif failures > 0:
+        # Without a request limit Flask-Limiter would still examine every request (a sixth of a health
+        # check's cost): failed authentications are counted with its `limits` library alone.
+        counter = MovingWindowRateLimiter(storage_from_string(app.config["RATE_LIMIT_STORAGE"]))
+        strategy = lambda: counter  # noqa: E731
     if failures > 0:
-        app.extensions["reportedly.auth_failure_limit"] = limits.parse(f"{failures} per {window} second")
+        app.extensions["reportedly.auth_failure_limit"] = (strategy, limits.parse(f"{failures} per {window} second"))
 
 
 def _auth_failure_limit():
-    limiter = current_app.extensions.get("reportedly.ratelimit")
-    item = current_app.extensions.get("reportedly.auth_failure_limit")
-    return (limiter.limiter, item) if limiter is not None and item is not None else (None, None)
+    strategy, item = current_app.extensions.get("reportedly.auth_failure_limit", (lambda: None, None))
+    return strategy(), item
 
 
 def check_auth_failures():
