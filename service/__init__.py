@@ -76,4 +76,4 @@ def _borrow_connection():
 
 
 def _give_back_connection(error):
-    give_back(g.pop("opened_connection", False), error)
+    give_back(g.pop("opened_connection", False), error or g.pop("database_error", None))

@@ -43,13 +43,16 @@ def _open_sqlite(path, config):
     synchronous = config["SQLITE_SYNCHRONOUS"].upper()
     if synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"REPORTEDLY_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {config['SQLITE_SYNCHRONOUS']!r}")
-    return APSWDatabase(
+    database = APSWDatabase(
         path,
         pragmas=(("journal_mode", "wal"), ("synchronous", synchronous), ("foreign_keys", 1)),
         timeout=config["SQLITE_BUSY_TIMEOUT_SECONDS"],
         lock_type="IMMEDIATE",
         autoconnect=False,
     )
+    # Connections this process opened and no request holds now; see borrow().
+    database.idle_connections = []
+    return database
 
 
 def _open_postgresql(parsed, config):
@@ -89,11 +92,14 @@ def write_time():
 
 
 def close_all(database):
-    """Close the connection and, for a pool, every pooled one (the master must hold none at fork)."""
+    """Close the connection and every pooled or idle one (the master must hold none at fork)."""
     if not database.is_closed():
         database.close()
     if hasattr(database, "close_all"):
         database.close_all()
+    for connection in getattr(database, "idle_connections", ()):
+        connection.close()
+    getattr(database, "idle_connections", []).clear()
 
 
 def is_transient(error):
@@ -110,22 +116,39 @@ def is_transient(error):
 
 
 def borrow(database):
-    """Give a request the connection of its app's database: the worker's own SQLite connection, opened
-    once after fork and kept for the worker's life (pragmas set once), or one from the PostgreSQL pool.
-    True if it had to open one."""
+    """Give a request a connection of its app's database: on SQLite one this worker opened before (pragmas set
+    once) and keeps for its life, on PostgreSQL one from the pool. True if the request took one.
+
+    Under the gevent worker each greenlet has its own connection state, so a worker holds
+    as many SQLite connections as requests it ever served at once, not one per client.
+    """
     if db.obj is not database:
         # Only a process hosting several apps (a test session) gets here; a worker has one app.
         db.initialize(database)
     if not db.is_closed():
         return False
-    db.connect()
+    idle = getattr(database, "idle_connections", None)
+    if idle:
+        database._state.set_connection(idle.pop())
+    else:
+        db.connect()
     return True
 
 
 def give_back(opened, error=None):
-    """End a request's use of the connection: a pooled one it opened goes back to its pool; SQLite's stays
-    open unless the request failed in the database, in which case the next request opens a fresh one."""
+    """End a request's use of the connection: SQLite's is kept for the next request, a pooled one goes back to
+    its pool; after a database error it is closed, and the next request opens a fresh one."""
     if db.is_closed():
         return
-    if (opened and hasattr(db.obj, "close_all")) or isinstance(error, (OperationalError, InterfaceError)):
+    if isinstance(error, (OperationalError, InterfaceError)) or (opened and db.in_transaction()):
+        db.obj._state.transactions.clear()  # a transaction left open is rolled back by closing
         db.close()
+        return
+    if not opened:
+        return
+    idle = getattr(db.obj, "idle_connections", None)
+    if idle is None:
+        db.close()
+        return
+    idle.append(db.obj._state.conn)
+    db.obj._state.reset()

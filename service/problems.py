@@ -3,7 +3,7 @@
 import logging
 from http import HTTPStatus
 
-from flask import json
+from flask import g, json
 from marshmallow import Schema, fields
 from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
@@ -106,7 +106,10 @@ def handle_http_exception(error):
 
 
 def handle_database_error(error):
-    """A busy, unreachable or saturated database is a temporary condition, not a bug: 503."""
+    """A busy, unreachable or saturated database is a temporary condition, not a bug: 503. Either way the
+    request's connection is not kept for the next one (the teardown, handed no error once it is answered,
+    reads it from g)."""
+    g.database_error = error
     if is_transient(error):
         log.warning("database unavailable: %s", type(error).__name__)
         return problem_response(503, "The database is busy or unavailable; retry shortly.",

@@ -230,3 +230,41 @@ def test_sqlite_durability_follows_the_setting(tmp_path):
     with pytest.raises(ValueError, match="REPORTEDLY_SQLITE_SYNCHRONOUS"):
         config = load_config({"SQLITE_SYNCHRONOUS": "OFF"})
         open_database(f"sqlite:///{tmp_path / 'e.db'}", config)
+
+
+def test_sqlite_requests_share_the_workers_connections_and_a_failed_one_is_replaced(tmp_path):
+    """Each thread (a greenlet under the gevent worker) has its own connection state: requests from new
+    threads, one after another, reuse the connection the first opened; after a database error it is closed."""
+    import apsw
+
+    from service.auth import create_token
+
+    app = build_app(f"sqlite:///{tmp_path / 'kept.db'}", SQLITE_BUSY_TIMEOUT_SECONDS=0.05)
+    with db.connection_context():
+        token = create_token("kept", "admin")
+    database = app.extensions["reportedly.db"]
+    opened = []
+    connect = database._connect
+    database._connect = lambda: opened.append(connect()) or opened[-1]
+
+    def request_from_a_new_thread(post=False):
+        answers = []
+        client = app.test_client()
+        call = (lambda: client.post("/v1/sources", json={"id": "nyt", "name": "NYT", "kind": "news_outlet",
+                                                          "reliability": "B"},
+                                    headers={"Authorization": f"Bearer {token}"})) if post else (
+                lambda: client.get("/v1/claims"))
+        thread = threading.Thread(target=lambda: answers.append(call()))
+        thread.start()
+        thread.join()
+        return answers[0]
+
+    assert [request_from_a_new_thread().status_code for _ in range(5)] == [200] * 5
+    assert len(opened) == 1 and database.idle_connections == opened
+    blocker = apsw.Connection(str(tmp_path / "kept.db"))
+    blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock past the busy timeout
+    assert_problem(request_from_a_new_thread(post=True), 503)
+    assert database.idle_connections == []
+    blocker.execute("ROLLBACK")
+    assert request_from_a_new_thread(post=True).status_code == 201
+    assert len(opened) == 2 and database.idle_connections == [opened[1]]
