@@ -1,0 +1,229 @@
+"""Counts by status at a world time (`published_before`), read from sums whose number does not grow with the ledger.
+
+Each WorldState row, [published_from, published_to) of one claim, adds +1 to its status
+at published_from and -1 at published_to, overall and under each of its origin sources
+(WorldSource), so the count at T is the sum of every move at or before T. The moves live:
+- in WorldTallyDelta, a log: a rewrite of claims' world timelines (service.timeline
+  record_worlds) appends its net moves, its old rows' taken back and its new rows' added.
+  Writers only append, so on PostgreSQL they do not wait for each other here.
+- in WorldTally, once folded: level 0 sums the moves of each moment; level k >= 1 each
+  bucket of 2**(BUCKET_BITS + k - 1) microseconds (level 1: about 71 minutes), counted
+  from BEGINNING. The buckets wholly before T's own are the union of at most one node per
+  level (the set bits of the number of T's bucket); T's own bucket is read at level 0.
+So a read sums at most LEVELS nodes, the moments of one bucket and a log of at most about
+FOLD_EVERY rows, whatever the size of the ledger.
+
+The write that finds FOLD_EVERY rows in the log folds it, in its own transaction: it
+deletes the rows it sees and adds their sums to WorldTally. A reader sees the log and the
+sums of one snapshot (one statement), so a fold never counts twice or not at all. On
+PostgreSQL one fold runs at a time (a transaction advisory lock, only tried: a writer that
+does not get it leaves the log to a later one), and a fold deletes only committed rows,
+so the moves of writers still running stay in the log.
+"""
+
+import contextlib
+import contextvars
+from collections import Counter
+
+from peewee import fn
+
+from .clock import BEGINNING, FOREVER, to_micros
+from .db import db, is_postgresql
+from .models import OVERALL, WorldSource, WorldState, WorldTally, WorldTallyDelta
+
+# Level 1 buckets hold 2**32 microseconds (about 71 minutes): T's own bucket is read moment by moment.
+BUCKET_BITS = 32
+# Times from BEGINNING are below 2**63, so a bucket number has 63 - BUCKET_BITS bits: one level each.
+LEVELS = 63 - BUCKET_BITS
+# Log rows gathered before a write folds them into the sums.
+FOLD_EVERY = 2000
+# Claims whose old rows one query reads (bound parameters stay under every database's limit).
+READ_BATCH = 500
+FOLD_LOCK = 7_000_001
+
+_following = contextvars.ContextVar("world_tally_following", default=True)
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def rewrite(worlds):
+    """Log how replacing these claims' world-time timelines moves the counts, before their old rows are deleted.
+
+    `worlds` maps claim id -> [(published_from or None, shape)], as service.timeline.record_worlds takes it.
+    """
+    if not _following.get() or not worlds:
+        return
+    moves = Counter()
+    ids = list(worlds)
+    for start in range(0, len(ids), READ_BATCH):
+        old = (
+            WorldState.select(WorldState.published_from, WorldState.published_to, WorldState.status,
+                              WorldState.origins)
+            .where(WorldState.claim.in_(ids[start:start + READ_BATCH]))
+            .tuples()
+        )
+        for published_from, published_to, status, origins in old:
+            _move(moves, published_from, status, origins, -1)
+            _move(moves, published_to, status, origins, 1)
+    for steps in worlds.values():
+        previous = None
+        for start, shape in steps:
+            at = BEGINNING if start is None else to_micros(start)
+            _move(moves, at, shape["status"], shape["origins"], 1)
+            if previous is not None:
+                _move(moves, at, previous["status"], previous["origins"], -1)
+            previous = shape
+    _append([(at, source, status, n) for (at, source, status), n in moves.items() if n])
+
+
+def _move(moves, at, status, origins, sign):
+    """Add `sign` at `at` to the count of `status`, overall and under each origin source; FOREVER never comes."""
+    if at >= FOREVER:
+        return
+    moves[at, OVERALL, status] += sign
+    for source in {source for origin in origins for source in origin["sources"]}:
+        moves[at, source, status] += sign
+
+
+def _append(rows):
+    if not rows:
+        return
+    table = WorldTallyDelta._meta.table_name
+    marks = ", ".join([db.param] * 4)
+    db.cursor().executemany(f"INSERT INTO {table} (at, source, status, delta) VALUES ({marks})", rows)
+    fold_if_due()
+
+
+def fold_if_due():
+    """Fold the log into the sums once FOLD_EVERY rows have gathered (ids may skip: a rough count is enough)."""
+    low, high = WorldTallyDelta.select(fn.MIN(WorldTallyDelta.id), fn.MAX(WorldTallyDelta.id)).tuples().get()
+    if high is None or high - low + 1 < FOLD_EVERY:
+        return
+    if is_postgresql() and not db.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (FOLD_LOCK,)).fetchone()[0]:
+        return
+    fold()
+
+
+def fold():
+    """Move every log row this transaction sees into the sums of every level."""
+    table = WorldTallyDelta._meta.table_name
+    moments = Counter()
+    for at, source, status, delta in db.execute_sql(f"DELETE FROM {table} RETURNING at, source, status, delta"):
+        moments[at - BEGINNING, source, status] += delta
+    sums = Counter({(0, *key): n for key, n in moments.items()})
+    level = Counter()
+    for (offset, source, status), n in moments.items():
+        level[offset >> BUCKET_BITS, source, status] += n
+    for k in range(1, LEVELS + 1):
+        sums.update({(k, *key): n for key, n in level.items()})
+        parents = Counter()
+        for (node, source, status), n in level.items():
+            parents[node >> 1, source, status] += n
+        level = parents
+    _add(sorted((*key, n) for key, n in sums.items() if n))
+
+
+def _add(rows):
+    """Add totals to WorldTally rows (level, node, source, status, total), creating those that are missing."""
+    table = WorldTally._meta.table_name
+    marks = ", ".join([db.param] * 5)
+    db.cursor().executemany(
+        f"INSERT INTO {table} (level, node, source, status, total) VALUES ({marks}) "
+        f"ON CONFLICT (level, node, source, status) DO UPDATE SET total = {table}.total + excluded.total",
+        rows,
+    )
+
+
+# --- counting afresh ------------------------------------------------------------------
+
+def moves_sql():
+    """Every move the stored world-time timelines make, as rows (at, source, status, n): their starts and ends."""
+    states, sources = WorldState._meta.table_name, WorldSource._meta.table_name
+    return (
+        f"SELECT published_from AS at, '{OVERALL}' AS source, status, 1 AS n FROM {states} "
+        f"UNION ALL SELECT published_to, '{OVERALL}', status, -1 FROM {states} WHERE published_to < {FOREVER} "
+        f"UNION ALL SELECT published_from, source, status, 1 FROM {sources} "
+        f"UNION ALL SELECT published_to, source, status, -1 FROM {sources} WHERE published_to < {FOREVER}"
+    )
+
+
+def recount():
+    """Sum every stored world-time timeline afresh into WorldTally, in SQL (a migration's backfill, a rebuild's end)."""
+    WorldTallyDelta.delete().execute()
+    WorldTally.delete().execute()
+    insert = f"INSERT INTO {WorldTally._meta.table_name} (level, node, source, status, total)"
+    db.execute_sql(f"{insert} SELECT 0, at - ({BEGINNING}), source, status, SUM(n) FROM ({moves_sql()}) AS moves "
+                   "GROUP BY at, source, status HAVING SUM(n) <> 0")
+    for k in range(1, LEVELS + 1):
+        parent = f"node >> {BUCKET_BITS if k == 1 else 1}"
+        db.execute_sql(f"{insert} SELECT {k}, {parent}, source, status, SUM(total) "
+                       f"FROM {WorldTally._meta.table_name} WHERE level = {k - 1} GROUP BY {parent}, source, status")
+
+
+def differences(limit=10):
+    """Where the sums disagree with the world-time timelines: [(level, node, source, status, stored - expected)].
+
+    Level 0 and the log against the timelines' moves; each level above against the one below it.
+    """
+    tally, log = WorldTally._meta.table_name, WorldTallyDelta._meta.table_name
+    found = [(0, *row) for row in _nonzero(
+        f"SELECT at - ({BEGINNING}) AS node, source, status, -n AS n FROM ({moves_sql()}) AS moves "
+        f"UNION ALL SELECT at - ({BEGINNING}), source, status, delta FROM {log} "
+        f"UNION ALL SELECT node, source, status, total FROM {tally} WHERE level = 0", limit)]
+    for k in range(1, LEVELS + 1):
+        parent = f"node >> {BUCKET_BITS if k == 1 else 1}"
+        found += [(k, *row) for row in _nonzero(
+            f"SELECT {parent} AS node, source, status, -total AS n FROM {tally} WHERE level = {k - 1} "
+            f"UNION ALL SELECT node, source, status, total FROM {tally} WHERE level = {k}", limit)]
+    return found[:limit]
+
+
+def _nonzero(parts, limit):
+    return db.execute_sql(f"SELECT node, source, status, SUM(n) FROM ({parts}) AS parts "
+                          f"GROUP BY node, source, status HAVING SUM(n) <> 0 LIMIT {limit}").fetchall()
+
+
+@contextlib.contextmanager
+def recounted():
+    """Within: rewrites of world timelines leave the sums alone; at the end they are counted afresh.
+
+    A rebuild writes every timeline again, where one recount costs less than following each
+    batch; inside migration 0003 the tables do not exist yet (0006 creates and fills them).
+    """
+    token = _following.set(False)
+    try:
+        yield
+    finally:
+        _following.reset(token)
+    if WorldTally.table_exists():
+        recount()
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def nodes_before(offset):
+    """The (level, node) pairs whose buckets together are every bucket wholly before the one of `offset`."""
+    bucket = offset >> BUCKET_BITS
+    return [(k, (bucket >> (k - 1)) - 1) for k in range(1, LEVELS + 1) if (bucket >> (k - 1)) & 1]
+
+
+def totals_at(at):
+    """{(source, status): claims} at world time `at` (microseconds), overall under source OVERALL.
+
+    One statement, so the log and the sums are read from one snapshot even while a fold commits.
+    """
+    offset = at - BEGINNING
+    tally, log = WorldTally._meta.table_name, WorldTallyDelta._meta.table_name
+    nodes = nodes_before(offset)
+    node_match = " OR ".join([f"(level = {db.param} AND node = {db.param})"] * len(nodes)) or "1 = 0"
+    sql = (
+        f"SELECT source, status, SUM(n) FROM ("
+        f"SELECT source, status, total AS n FROM {tally} WHERE {node_match} "
+        f"UNION ALL SELECT source, status, total FROM {tally} WHERE level = 0 AND node BETWEEN {db.param} AND {db.param} "
+        f"UNION ALL SELECT source, status, delta FROM {log} WHERE at <= {db.param}"
+        f") AS parts GROUP BY source, status"
+    )
+    params = [value for pair in nodes for value in pair] + [(offset >> BUCKET_BITS) << BUCKET_BITS, offset, at]
+    return Counter({(source, status): int(n) for source, status, n in db.execute_sql(sql, params) if n})
