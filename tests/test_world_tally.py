@@ -1,6 +1,7 @@
 """Counts at a world time from sums (service.world_tally): exact at bucket edges, for claims with no dated statement,
 after writes that move a claim's status at a past time, by source, folded or still in the log, and after a backfill."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -125,3 +126,24 @@ def test_a_database_before_the_sums_gets_them_from_its_timelines(app, database):
     migrate()
     assert summaries(client) == expected
     assert world_tally.differences() == [] and verify_ledger() == []
+
+
+def test_concurrent_writers_lose_no_move(app, database, monkeypatch):
+    """Writers append while others fold (on PostgreSQL each in its own transaction): every move is counted once."""
+    monkeypatch.setattr(world_tally, "FOLD_EVERY", 5)
+    write_story(app.test_client())
+    claims = [ledger.create_claim({"text": f"Claim {i}.", "subjects": [], "parties": [], "event_time": None}).id
+              for i in range(8)]
+
+    def write(worker):
+        with db.connection_context():
+            for i in range(12):
+                data = {"source": ["nyt", "reuters", "blog", "kcna"][(worker + i) % 4], "stance": "supports",
+                        "basis": "firsthand", "confidence": 0.5, "via": [], "quote": None, "document_id": None,
+                        "published_at": EDGE + (i - 6) * BUCKET / 3}
+                ledger.add_attribution(claims[(worker * 3 + i) % len(claims)], data)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(4)))
+    assert world_tally.differences() == []
+    assert_counts_true(app.test_client())
