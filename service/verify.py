@@ -182,9 +182,20 @@ def _sampled_world_moments(samples=3):
 def _counted_worlds(at):
     """Counts by status, overall and per origin source, from the world-time rows that hold at `at` (a scan)."""
     totals = Counter()
-    for model, key in ((WorldState, lambda row: OVERALL), (WorldSource, lambda row: row.source)):
-        rows = model.select().where(model.published_from <= at, model.published_to > at)
-        totals.update(Counter((key(row), row.status) for row in rows.iterator()))
+    overall = (
+        WorldState.select(WorldState.status, fn.COUNT(WorldState.id))
+        .where(WorldState.published_from <= at, WorldState.published_to > at)
+        .group_by(WorldState.status)
+        .tuples()
+    )
+    totals.update({(OVERALL, status): n for status, n in overall})
+    by_source = (
+        WorldSource.select(WorldSource.source, WorldSource.status, fn.COUNT(WorldSource.id))
+        .where(WorldSource.published_from <= at, WorldSource.published_to > at)
+        .group_by(WorldSource.source, WorldSource.status)
+        .tuples()
+    )
+    totals.update({(source, status): n for source, status, n in by_source})
     return split_counts(totals)
 
 

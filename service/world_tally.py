@@ -39,6 +39,7 @@ LEVELS = 63 - BUCKET_BITS
 FOLD_EVERY = 2000
 # Claims whose old rows one query reads (bound parameters stay under every database's limit).
 READ_BATCH = 500
+# PostgreSQL's transaction advisory lock a fold holds, so that one fold runs at a time.
 FOLD_LOCK = 7_000_001
 
 _following = contextvars.ContextVar("world_tally_following", default=True)
@@ -93,6 +94,7 @@ def _move(moves, at, status, origins, sign):
 
 
 def _append(rows):
+    """Append log rows (at, source, status, delta), then fold the log if it has grown enough."""
     if not rows:
         return
     table = WorldTallyDelta._meta.table_name
