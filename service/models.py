@@ -248,7 +248,7 @@ class WorldTally(BaseModel):
     """Claims of `status` (overall, or originated by `source`) summed over a span of world time (service.world_tally).
 
     Level 0 holds the net count that starts at one moment (`node` = microseconds since
-    BEGINNING); level k >= 1 sums the moments of bucket `node` of 2**(31 + k) microseconds.
+    BEGINNING); each level above sums the moments of its buckets (`node` = bucket number).
     """
 
     level = IntegerField()

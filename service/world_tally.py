@@ -6,12 +6,14 @@ at published_from and -1 at published_to, overall and under each of its origin s
 - in WorldTallyDelta, a log: a rewrite of claims' world timelines (service.timeline
   record_worlds) appends its net moves, its old rows' taken back and its new rows' added.
   Writers only append, so on PostgreSQL they do not wait for each other here.
-- in WorldTally, once folded: level 0 sums the moves of each moment; level k >= 1 each
-  bucket of 2**(BUCKET_BITS + k - 1) microseconds (level 1: about 71 minutes), counted
-  from BEGINNING. The buckets wholly before T's own are the union of at most one node per
-  level (the set bits of the number of T's bucket); T's own bucket is read at level 0.
-So a read sums at most LEVELS nodes, the moments of one bucket and a log of at most about
-FOLD_EVERY rows, whatever the size of the ledger.
+- in WorldTally, once folded: level 0 sums the moves of each moment; level 1 those of each
+  bucket of 2**BUCKET_BITS microseconds (about 71 minutes), counted from BEGINNING; each
+  node of a level above sums 2**LEVEL_BITS nodes of the level below. The buckets wholly
+  before T's own are, at each level, the nodes before T's own inside its parent (the
+  digits of the number of T's bucket, in base 2**LEVEL_BITS); T's own bucket is read at
+  level 0, moment by moment.
+So a read sums at most LEVELS ranges of fewer than 2**LEVEL_BITS nodes, the moments of one
+bucket and a log of about FOLD_EVERY rows at most, whatever the size of the ledger.
 
 The write that finds FOLD_EVERY rows in the log folds it, in its own transaction: it
 deletes the rows it sees and adds their sums to WorldTally. A reader sees the log and the
@@ -33,8 +35,11 @@ from .models import OVERALL, WorldSource, WorldState, WorldTally, WorldTallyDelt
 
 # Level 1 buckets hold 2**32 microseconds (about 71 minutes): T's own bucket is read moment by moment.
 BUCKET_BITS = 32
-# Times from BEGINNING are below 2**63, so a bucket number has 63 - BUCKET_BITS bits: one level each.
-LEVELS = 63 - BUCKET_BITS
+# Nodes of a level per node of the level above, as a power of two: more levels cost every fold rows
+# (one per level and count), fewer make reads add more nodes.
+LEVEL_BITS = 4
+# Times from BEGINNING are below 2**63, so a bucket number has 63 - BUCKET_BITS bits, LEVEL_BITS a level.
+LEVELS = -(-(63 - BUCKET_BITS) // LEVEL_BITS)
 # Log rows gathered before a write folds them into the sums.
 FOLD_EVERY = 2000
 # Claims whose old rows one query reads (bound parameters stay under every database's limit).
@@ -121,14 +126,12 @@ def fold():
     for at, source, status, delta in db.execute_sql(f"DELETE FROM {table} RETURNING at, source, status, delta"):
         moments[at - BEGINNING, source, status] += delta
     sums = Counter({(0, *key): n for key, n in moments.items()})
-    level = Counter()
-    for (offset, source, status), n in moments.items():
-        level[offset >> BUCKET_BITS, source, status] += n
+    level = moments
     for k in range(1, LEVELS + 1):
-        sums.update({(k, *key): n for key, n in level.items()})
         parents = Counter()
         for (node, source, status), n in level.items():
-            parents[node >> 1, source, status] += n
+            parents[node >> _parent_shift(k), source, status] += n
+        sums.update({(k, *key): n for key, n in parents.items()})
         level = parents
     _add(sorted((*key, n) for key, n in sums.items() if n))
 
@@ -165,7 +168,7 @@ def recount():
     db.execute_sql(f"{insert} SELECT 0, at - ({BEGINNING}), source, status, SUM(n) FROM ({moves_sql()}) AS moves "
                    "GROUP BY at, source, status HAVING SUM(n) <> 0")
     for k in range(1, LEVELS + 1):
-        parent = f"node >> {BUCKET_BITS if k == 1 else 1}"
+        parent = f"node >> {_parent_shift(k)}"
         db.execute_sql(f"{insert} SELECT {k}, {parent}, source, status, SUM(total) "
                        f"FROM {WorldTally._meta.table_name} WHERE level = {k - 1} GROUP BY {parent}, source, status")
 
@@ -181,7 +184,7 @@ def differences(limit=10):
         f"UNION ALL SELECT at - ({BEGINNING}), source, status, delta FROM {log} "
         f"UNION ALL SELECT node, source, status, total FROM {tally} WHERE level = 0", limit)]
     for k in range(1, LEVELS + 1):
-        parent = f"node >> {BUCKET_BITS if k == 1 else 1}"
+        parent = f"node >> {_parent_shift(k)}"
         found += [(k, *row) for row in _nonzero(
             f"SELECT {parent} AS node, source, status, -total AS n FROM {tally} WHERE level = {k - 1} "
             f"UNION ALL SELECT node, source, status, total FROM {tally} WHERE level = {k}", limit)]
@@ -212,10 +215,21 @@ def recounted():
 # --- reading ------------------------------------------------------------------------
 
 
+def _parent_shift(level):
+    """How far a node number of the level below shifts right to give its node at `level` (>= 1)."""
+    return BUCKET_BITS if level == 1 else LEVEL_BITS
+
+
 def nodes_before(offset):
-    """The (level, node) pairs whose buckets together are every bucket wholly before the one of `offset`."""
-    bucket = offset >> BUCKET_BITS
-    return [(k, (bucket >> (k - 1)) - 1) for k in range(1, LEVELS + 1) if (bucket >> (k - 1)) & 1]
+    """[(level, first node, last node)]: ranges of nodes that together hold every bucket wholly before the one of
+    `offset` (microseconds since BEGINNING), each bucket once."""
+    ranges = []
+    for k in range(1, LEVELS + 1):
+        node = (offset >> BUCKET_BITS) >> ((k - 1) * LEVEL_BITS)
+        first = node >> LEVEL_BITS << LEVEL_BITS
+        if node > first:
+            ranges.append((k, first, node - 1))
+    return ranges
 
 
 def totals_at(at):
@@ -225,8 +239,8 @@ def totals_at(at):
     """
     offset = at - BEGINNING
     tally, log = WorldTally._meta.table_name, WorldTallyDelta._meta.table_name
-    nodes = nodes_before(offset)
-    node_match = " OR ".join([f"(level = {db.param} AND node = {db.param})"] * len(nodes)) or "1 = 0"
+    ranges = nodes_before(offset)
+    node_match = " OR ".join([f"(level = {db.param} AND node BETWEEN {db.param} AND {db.param})"] * len(ranges)) or "1 = 0"
     sql = (
         f"SELECT source, status, SUM(n) FROM ("
         f"SELECT source, status, total AS n FROM {tally} WHERE {node_match} "
@@ -234,5 +248,6 @@ def totals_at(at):
         f"UNION ALL SELECT source, status, delta FROM {log} WHERE at <= {db.param}"
         f") AS parts GROUP BY source, status"
     )
-    params = [value for pair in nodes for value in pair] + [(offset >> BUCKET_BITS) << BUCKET_BITS, offset, at]
+    params = [value for node_range in ranges for value in node_range]
+    params += [(offset >> BUCKET_BITS) << BUCKET_BITS, offset, at]
     return Counter({(source, status): int(n) for source, status, n in db.execute_sql(sql, params) if n})

@@ -27,7 +27,8 @@ MOMENTS = [EDGE - timedelta(days=3), EDGE - MICRO, EDGE, EDGE + MICRO, EDGE + BU
 
 @given(st.integers(0, 2**63 - 1))
 def test_the_nodes_before_a_moment_tile_every_bucket_before_its_own(offset):
-    spans = sorted((node << (k - 1), (node + 1) << (k - 1)) for k, node in world_tally.nodes_before(offset))
+    width = {k: 1 << (k - 1) * world_tally.LEVEL_BITS for k in range(1, world_tally.LEVELS + 1)}
+    spans = sorted((first * width[k], (last + 1) * width[k]) for k, first, last in world_tally.nodes_before(offset))
     edges = [0] + [end for _, end in spans]
     assert [start for start, _ in spans] == edges[:-1]
     assert edges[-1] == offset >> world_tally.BUCKET_BITS
