@@ -15,8 +15,9 @@ at published_from and -1 at published_to, overall and under each of its origin s
 So a read sums at most LEVELS ranges of fewer than 2**LEVEL_BITS nodes, the moments of one
 bucket and a log of about FOLD_EVERY rows at most, whatever the size of the ledger.
 
-The write that finds FOLD_EVERY rows in the log folds it, in its own transaction: it
-deletes the rows it sees and adds their sums to WorldTally. A reader sees the log and the
+The write that finds FOLD_EVERY rows in the log folds it, inside that write's transaction
+(on SQLite one write in about 400 pays some 35 ms for it): it deletes the log rows it sees
+and adds their sums to WorldTally. A reader sees the log and the
 sums of one snapshot (one statement), so a fold never counts twice or not at all. On
 PostgreSQL one fold runs at a time (a transaction advisory lock, only tried: a writer that
 does not get it leaves the log to a later one), and a fold deletes only committed rows,
