@@ -128,7 +128,8 @@ def main(argv):
         print(f"| {size:,} | POST attribution (published in the past) | {wall:.2f} | {cpu:.2f} |")
         if inside:
             print(f"| {size:,} | of which world_tally.rewrite | {inside[0]:.2f} | {inside[1]:.2f} |")
-            print(f"| {size:,} | of which world_tally.rewrite, mean (folds included) | {inside[2]:.2f} | {inside[3]:.2f} |")
+            print(f"| {size:,} | of which world_tally.rewrite, mean (folds included) | {inside[2]:.2f} "
+                  f"| {inside[3]:.2f} |")
         close_all(app.extensions["reportedly.db"])
         sys.stdout.flush()
 

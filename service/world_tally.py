@@ -51,6 +51,11 @@ FOLD_LOCK = 7_000_001
 _following = contextvars.ContextVar("world_tally_following", default=True)
 
 
+def _parent_shift(level):
+    """How far a node number of the level below shifts right to give its node at `level` (>= 1)."""
+    return BUCKET_BITS if level == 1 else LEVEL_BITS
+
+
 # --- writing ---------------------------------------------------------------------
 
 
@@ -150,6 +155,7 @@ def _add(rows):
 
 # --- counting afresh ------------------------------------------------------------------
 
+
 def moves_sql():
     """Every move the stored world-time timelines make, as rows (at, source, status, n): their starts and ends."""
     states, sources = WorldState._meta.table_name, WorldSource._meta.table_name
@@ -216,11 +222,6 @@ def recounted():
 # --- reading ------------------------------------------------------------------------
 
 
-def _parent_shift(level):
-    """How far a node number of the level below shifts right to give its node at `level` (>= 1)."""
-    return BUCKET_BITS if level == 1 else LEVEL_BITS
-
-
 def nodes_before(offset):
     """[(level, first node, last node)]: ranges of nodes that together hold every bucket wholly before the one of
     `offset` (microseconds since BEGINNING), each bucket once."""
@@ -241,11 +242,13 @@ def totals_at(at):
     offset = at - BEGINNING
     tally, log = WorldTally._meta.table_name, WorldTallyDelta._meta.table_name
     ranges = nodes_before(offset)
-    node_match = " OR ".join([f"(level = {db.param} AND node BETWEEN {db.param} AND {db.param})"] * len(ranges)) or "1 = 0"
+    in_range = f"(level = {db.param} AND node BETWEEN {db.param} AND {db.param})"
+    node_match = " OR ".join([in_range] * len(ranges)) or "1 = 0"
     sql = (
         f"SELECT source, status, SUM(n) FROM ("
         f"SELECT source, status, total AS n FROM {tally} WHERE {node_match} "
-        f"UNION ALL SELECT source, status, total FROM {tally} WHERE level = 0 AND node BETWEEN {db.param} AND {db.param} "
+        f"UNION ALL SELECT source, status, total FROM {tally} "
+        f"WHERE level = 0 AND node BETWEEN {db.param} AND {db.param} "
         f"UNION ALL SELECT source, status, delta FROM {log} WHERE at <= {db.param}"
         f") AS parts GROUP BY source, status"
     )

@@ -77,7 +77,8 @@ def write_story(client):
     claim("Undated: counted from when it was recorded.", {"source": "blog", "published_at": None})
     edge = claim("Published on the edge.", {"source": "nyt", "published_at": EDGE})
     claim("Published a microsecond before it.", {"source": "reuters", "published_at": EDGE - MICRO})
-    claim("Published at the last microsecond of the bucket.", {"source": "heraldo", "published_at": EDGE + BUCKET - MICRO})
+    claim("Published at the last microsecond of the bucket.",
+          {"source": "heraldo", "published_at": EDGE + BUCKET - MICRO})
     assert_counts_true(client)
     # Rewrites of the past: a denial published before the support moves the claim's status at every later moment.
     denial = attribute(edge, "kcna", EDGE - timedelta(days=1), stance="denies")
