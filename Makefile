@@ -57,6 +57,7 @@ BENCH_IMPORT_CLAIMS ?= 100000
 BENCH_SCALE_SIZES ?= 10000 100000
 bench: install-test bench-tools
 	REPORTEDLY_BENCH_DATABASE_URL=$${REPORTEDLY_BENCH_DATABASE_URL-$${REPORTEDLY_TEST_DATABASE_URL-}} $(BIN)/python bench/scale.py $(BENCH_SCALE_SIZES)
+	$(BIN)/python bench/world_time.py $(BENCH_SCALE_SIZES)
 	$(BIN)/python bench/import_speed.py --claims $(BENCH_IMPORT_CLAIMS)
 	$(BIN)/python bench/http_rates.py
 	$(BIN)/python bench/pg_writers.py

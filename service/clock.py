@@ -4,6 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
+# The ends of stored time, in microseconds: an interval that never ends runs to FOREVER;
+# one open to the past (a claim's world time before any dated statement) starts at BEGINNING.
+FOREVER = 2**62
+BEGINNING = -(2**62)
 
 
 def utcnow():

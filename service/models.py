@@ -211,6 +211,10 @@ class WorldSource(BaseModel):
         indexes = ((("claim", "published_from", "source"), True), (("published_from", "published_to"), False))
 
 
+# The source of a count over all claims (TallyDelta, TallyCount, WorldTally): no source id is empty.
+OVERALL = ""
+
+
 class TallyDelta(BaseModel):
     """How one write changed the count of claims by status, overall (source '') and per origin source."""
 
@@ -238,6 +242,32 @@ class TallyCount(BaseModel):
     source = CharField(max_length=64)
     status = CharField(max_length=16)
     total = BigIntegerField()
+
+
+class WorldTally(BaseModel):
+    """Claims of `status` (overall, or originated by `source`) summed over a span of world time (service.world_tally).
+
+    Level 0 holds the net count that starts at one moment (`node` = microseconds since
+    BEGINNING); each level above sums the moments of its buckets (`node` = bucket number).
+    """
+
+    level = IntegerField()
+    node = BigIntegerField()
+    source = CharField(max_length=64)
+    status = CharField(max_length=16)
+    total = BigIntegerField()
+
+    class Meta:
+        indexes = ((("level", "node", "source", "status"), True),)
+
+
+class WorldTallyDelta(BaseModel):
+    """How a rewrite of world-time timelines moved the count starting at `at`: appended, then folded into WorldTally."""
+
+    at = BigIntegerField()
+    source = CharField(max_length=64)
+    status = CharField(max_length=16)
+    delta = IntegerField()
 
 
 class Attribution(BaseModel):
@@ -355,6 +385,8 @@ MODELS = (
     TallyDelta,
     TallyCheckpoint,
     TallyCount,
+    WorldTally,
+    WorldTallyDelta,
     Attribution,
     Relay,
     HistoryEntry,

@@ -4,9 +4,11 @@ A claim's knowledge-time states are re-derived at every moment one of its inputs
 changed (its revisions, its attributions' recording and retraction, the revisions
 of the sources they name), which gives exactly the rows that writes would have
 kept. The counts by status follow from those states; the world-time timeline and
-the terms from the claim as it stands and its revisions.
+the terms from the claim as it stands and its revisions; the counts at a world time are
+summed afresh from the world-time timelines once they are all written.
 """
 
+from . import world_tally
 from .clock import to_micros
 from .derived import REDERIVE_BATCH, claim_terms
 from .facts import derive_many, inputs_many
@@ -33,13 +35,14 @@ def rebuild_all(progress=lambda done: None):
     for model in (TallyCount, TallyCheckpoint, TallyDelta, ClaimState, WorldState, WorldSource, TermSpan):
         model.delete().execute()
     last_id, done = 0, 0
-    while True:
-        batch = list(Claim.select().where(Claim.id > last_id).order_by(Claim.id).limit(REDERIVE_BATCH))
-        if not batch:
-            break
-        rebuild_claims(batch)
-        last_id, done = batch[-1].id, done + len(batch)
-        progress(done)
+    with world_tally.recounted():
+        while True:
+            batch = list(Claim.select().where(Claim.id > last_id).order_by(Claim.id).limit(REDERIVE_BATCH))
+            if not batch:
+                break
+            rebuild_claims(batch)
+            last_id, done = batch[-1].id, done + len(batch)
+            progress(done)
     checkpoint_if_due()
 
 

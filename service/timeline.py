@@ -5,7 +5,8 @@ read rows instead of re-deriving the ledger:
 - ClaimState: a claim's derived fields from one write that changed them to the next
   (knowledge time, `as_of`). The open row runs to FOREVER.
 - WorldState and WorldSource: a claim's derived fields over publication time, as known
-  now (`published_before`); rewritten whenever a write touches the claim.
+  now (`published_before`); rewritten whenever a write touches the claim, which also logs
+  how the rewrite moves the counts at a world time (service.world_tally).
 - TallyDelta: how each write changed the counts by status, overall (source "") and per
   origin source; TallyCheckpoint/TallyCount hold the sums up to a moment, so a summary
   at any time reads one checkpoint and the few deltas after it.
@@ -17,10 +18,11 @@ from collections import Counter
 
 from peewee import fn
 
-from . import compiled
-from .clock import to_micros
+from . import compiled, world_tally
+from .clock import BEGINNING, FOREVER, to_micros
 from .db import db, is_postgresql, write_time
 from .models import (
+    OVERALL,
     ClaimState,
     TallyCheckpoint,
     TallyCount,
@@ -31,9 +33,6 @@ from .models import (
 )
 from .rules import STATUSES
 
-FOREVER = 2**62
-BEGINNING = -(2**62)
-OVERALL = ""
 # Deltas written since the last checkpoint before the next one is taken.
 CHECKPOINT_EVERY = 2000
 
@@ -118,6 +117,7 @@ def _record_tally(changes, at):
 
 def record_worlds(worlds):
     """Replace the world-time timelines of claims: worlds maps claim id -> [(published_from, shape)]."""
+    world_tally.rewrite(worlds)
     ids = list(worlds)
     for chunk in chunks(ids):
         WorldState.delete().where(WorldState.claim.in_(chunk)).execute()
@@ -219,24 +219,8 @@ def _deltas_between(_, params):
 
 
 def world_counts_at(published_before):
-    """Claims by status, overall and per origin source, at a world time, as known now."""
-    at = to_micros(published_before)
-    totals = Counter()
-    overall = (
-        WorldState.select(WorldState.status, fn.COUNT(WorldState.id))
-        .where(WorldState.published_from <= at, WorldState.published_to > at)
-        .group_by(WorldState.status)
-        .tuples()
-    )
-    totals.update({(OVERALL, status): n for status, n in overall})
-    by_source = (
-        WorldSource.select(WorldSource.source, WorldSource.status, fn.COUNT(WorldSource.id))
-        .where(WorldSource.published_from <= at, WorldSource.published_to > at)
-        .group_by(WorldSource.source, WorldSource.status)
-        .tuples()
-    )
-    totals.update({(source, status): n for source, status, n in by_source})
-    return split_counts(totals)
+    """Claims by status, overall and per origin source, at a world time, as known now (service.world_tally)."""
+    return split_counts(world_tally.totals_at(to_micros(published_before)))
 
 
 def split_counts(totals):

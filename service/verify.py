@@ -9,12 +9,23 @@ from collections import Counter
 
 from peewee import fn
 
+from . import world_tally
 from .clock import to_micros
 from .derived import REDERIVE_BATCH, claim_terms
 from .facts import derive_many, inputs_many
-from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WorldState
+from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WorldSource, WorldState
 from .rules import derive_status, world_timeline
-from .timeline import BEGINNING, FOREVER, OVERALL, counts_at, origin_sources, public_shape, split_counts, stored_shape
+from .timeline import (
+    BEGINNING,
+    FOREVER,
+    OVERALL,
+    counts_at,
+    origin_sources,
+    public_shape,
+    split_counts,
+    stored_shape,
+    world_counts_at,
+)
 
 
 def verify_ledger(progress=lambda done: None):
@@ -29,6 +40,7 @@ def verify_ledger(progress=lambda done: None):
         last_id, done = batch[-1].id, done + len(batch)
         progress(done)
     differences += verify_counts()
+    differences += verify_world_counts()
     return differences
 
 
@@ -136,6 +148,54 @@ def _counted_states(at):
             for source in origin_sources(row.origins) | {OVERALL}:
                 totals[source, row.status] += 1
         last_id = rows[-1].id
+    return split_counts(totals)
+
+
+def verify_world_counts():
+    """The sums behind counts at a world time equal the world-time timelines, node by node and at sampled moments."""
+    found = [f"counts at world time: level {level} node {node} ({source or 'overall'}, {status}) is off by {n}"
+             for level, node, source, status, n in world_tally.differences()]
+    for at in _sampled_world_moments():
+        found += _compare(f"counts at world time {_moment(at).isoformat()}", world_counts_at(_moment(at)),
+                          _counted_worlds(at))
+    return found
+
+
+def _sampled_world_moments(samples=3):
+    """A few moments where world-time timelines change, and the microsecond before each."""
+    low, high = WorldState.select(fn.MIN(WorldState.id), fn.MAX(WorldState.id)).tuples().get()
+    if high is None:
+        return []
+    moments = set()
+    for i in range(samples):
+        row = (
+            WorldState.select(WorldState.published_from)
+            .where(WorldState.id >= low + (high - low) * i // samples, WorldState.published_from > BEGINNING)
+            .order_by(WorldState.id)
+            .first()
+        )
+        if row is not None:
+            moments |= {row.published_from, row.published_from - 1}
+    return sorted(moments)
+
+
+def _counted_worlds(at):
+    """Counts by status, overall and per origin source, from the world-time rows that hold at `at` (a scan)."""
+    totals = Counter()
+    overall = (
+        WorldState.select(WorldState.status, fn.COUNT(WorldState.id))
+        .where(WorldState.published_from <= at, WorldState.published_to > at)
+        .group_by(WorldState.status)
+        .tuples()
+    )
+    totals.update({(OVERALL, status): n for status, n in overall})
+    by_source = (
+        WorldSource.select(WorldSource.source, WorldSource.status, fn.COUNT(WorldSource.id))
+        .where(WorldSource.published_from <= at, WorldSource.published_to > at)
+        .group_by(WorldSource.source, WorldSource.status)
+        .tuples()
+    )
+    totals.update({(source, status): n for source, status, n in by_source})
     return split_counts(totals)
 
 

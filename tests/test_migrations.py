@@ -15,6 +15,7 @@ from service.db import db
 from service.migrations import LATEST, NAMES, current_version, migrate, runner
 from service.models import (
     MODELS,
+    Attribution,
     Claim,
     ClaimState,
     ClaimTerm,
@@ -27,10 +28,12 @@ from service.models import (
     TermSpan,
     WorldSource,
     WorldState,
+    WorldTally,
+    WorldTallyDelta,
 )
 from service.search import words_of
 from service.seeding import load_seeds
-from service.timeline import counts_at
+from service.timeline import counts_at, world_counts_at
 from service.verify import verify_ledger
 from tests.conftest import build_app
 
@@ -41,7 +44,7 @@ BIN = Path(sys.executable).parent
 INPUTS = ("Source", "SourceRevision", "Document", "Claim", "ClaimRevision", "Attribution", "Relay",
           "HistoryEntry", "Token", "IdempotencyRecord")
 TIMELINES = (TermSpan, ClaimState, WorldState, WorldSource)
-TALLIES = (TallyCount, TallyCheckpoint, TallyDelta)
+TALLIES = (TallyCount, TallyCheckpoint, TallyDelta, WorldTally, WorldTallyDelta)
 
 
 def snapshot(models):
@@ -67,6 +70,8 @@ def test_a_version_2_database_with_data_gets_its_timelines(fresh_database):
         timelines = {model.__name__: without_ids(model) for model in TIMELINES}
         moments = sorted({e.at for e in HistoryEntry.select()})
         counts = [counts_at(moment) for moment in moments]
+        published = sorted({a.published_at for a in Attribution.select() if a.published_at})
+        world_counts = [world_counts_at(moment) for moment in published]
         # As version 2 left it: no timeline tables, no jobs or import reports, words kept in claim_term.
         db.drop_tables(TIMELINES + TALLIES + (Job, ImportReport))
         ClaimTerm.insert_many([{"claim": c.id, "kind": "word", "term": w}
@@ -78,6 +83,7 @@ def test_a_version_2_database_with_data_gets_its_timelines(fresh_database):
         assert snapshot([m for m in MODELS if m.__name__ in INPUTS]) == inputs
         assert {model.__name__: without_ids(model) for model in TIMELINES} == timelines
         assert [counts_at(moment) for moment in moments] == counts
+        assert [world_counts_at(moment) for moment in published] == world_counts
         assert ClaimTerm.select().count() == 0
         assert verify_ledger() == []
     client = app.test_client()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import ledger, queries
+from service import ledger, queries, world_tally
 from service.db import db
 from service.errors import Conflict, Invalid
 from service.facts import derive_many
@@ -182,10 +182,12 @@ def check_moment(client, as_of, published_before):
 
 @pytest.fixture
 def small_windows(monkeypatch):
-    """Scan a window of one claim first, within small budgets, so pages come back partial and cursors go on."""
+    """Scan a window of one claim first, within small budgets, so pages come back partial and cursors go on;
+    fold the world-time counts' log every few rows, so summaries read both the folded sums and the log."""
     monkeypatch.setattr(queries, "FIRST_WINDOW", 1)
     monkeypatch.setattr(queries, "SCAN_BUDGET", 5)
     monkeypatch.setattr(queries, "REDERIVE_BUDGET", 3)
+    monkeypatch.setattr(world_tally, "FOLD_EVERY", 7)
 
 
 @settings(max_examples=20, deadline=None,
