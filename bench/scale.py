@@ -1,20 +1,26 @@
 """Past-time reads, summaries and re-grades as the ledger grows: p50/p99 at each size, and their ratios.
 
-Builds a ledger of N claims through the bulk importer (two attributions each, the
-first relayed, 5% of the pool's sources re-graded afterwards, one attribution in 50
-retracted), then times requests through the app in this process (Flask's test client:
-the service's own work, no gunicorn or network) and re-grades behind 1%, 10% and 100%
-of the claims. Run: `python bench/scale.py 10000 100000` (sizes), or `make bench-scale`.
+Builds a ledger of N claims with `reportedly import` in a process of its own (two
+attributions each, the first relayed, 5% of the pool's sources re-graded afterwards, one
+attribution in 50 retracted), then times requests through the app in this process
+(Flask's test client: the service's own work, no gunicorn or network), so this
+process's peak RSS is what a worker serving them needs. Re-grades behind 1% and 10% of
+the claims run inline; the one behind 100% runs as the service runs it, a job in a
+process of its own (`python -m service.jobs ID`: its time includes the process's
+start), while a writer in this process adds an attribution every WRITE_EVERY seconds
+and counts how long each waited and how many failed; the job process's peak RSS is
+reported too. Run: `python bench/scale.py 10000 100000` (sizes).
 REPORTEDLY_BENCH_DATABASE_URL set to a PostgreSQL URL adds a run there (in a new schema).
 """
 
-import io
 import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -24,12 +30,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service import create_app, ledger  # noqa: E402
-from service.bulk import import_ndjson  # noqa: E402
+from service.auth import create_token  # noqa: E402
 from service.db import close_all, db  # noqa: E402
 from service.migrations import migrate  # noqa: E402
 
+BIN = Path(sys.executable).parent
 POOL = [f"s{i:03d}" for i in range(200)]
 ROUNDS = 25
+# Seconds between two attributions the writer adds while the big re-grade runs.
+WRITE_EVERY = 0.2
 
 
 def sources():
@@ -57,27 +66,35 @@ def claims(start, stop):
                ]}
 
 
-def ndjson(lines):
-    return io.BytesIO("".join(json.dumps(line) + "\n" for line in lines).encode())
+def write_ndjson(path, lines):
+    with open(path, "w", encoding="utf-8") as out:
+        out.writelines(json.dumps(line) + "\n" for line in lines)
 
 
-def build(database_url, size):
+def run_import(database_url, path):
+    """`reportedly import` of a file, in a process of its own (so its memory is not this process's)."""
+    env = {**os.environ, "REPORTEDLY_DATABASE_URL": database_url}
+    subprocess.run([BIN / "reportedly", "import", str(path)], env=env, check=True, capture_output=True)
+
+
+def build(database_url, size, folder):
     """Import the ledger in two halves; the moment between them is the past time asked about."""
     app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, "REGRADE_INLINE_LIMIT": 10**9})
-    db.connect()
-    migrate()
+    with db.connection_context():
+        migrate()
     started = time.perf_counter()
-    import_ndjson(ndjson(sources()), origin="bench")
-    for start in range(0, size // 2, 50_000):
-        import_ndjson(ndjson(claims(start, min(size // 2, start + 50_000))), origin="bench")
+    write_ndjson(folder / "sources.ndjson", sources())
+    run_import(database_url, folder / "sources.ndjson")
+    write_ndjson(folder / "first.ndjson", claims(0, size // 2))
+    run_import(database_url, folder / "first.ndjson")
     middle = datetime.now(timezone.utc)
-    for start in range(size // 2, size, 50_000):
-        import_ndjson(ndjson(claims(start, min(size, start + 50_000))), origin="bench")
-    for source in POOL[: len(POOL) // 20]:  # 5% of the pool re-graded
-        ledger.update_source(source, {"reliability": "E"})
-    built = time.perf_counter() - started
-    db.close()
-    return app, middle, built
+    write_ndjson(folder / "second.ndjson", claims(size // 2, size))
+    run_import(database_url, folder / "second.ndjson")
+    with db.connection_context():
+        for source in POOL[: len(POOL) // 20]:  # 5% of the pool re-graded
+            ledger.update_source(source, {"reliability": "E"})
+        token = create_token(f"bench-{uuid.uuid4().hex[:6]}", "write")
+    return app, middle, time.perf_counter() - started, token
 
 
 def timed(client, path, params, rounds=ROUNDS):
@@ -91,8 +108,8 @@ def timed(client, path, params, rounds=ROUNDS):
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1 if len(samples) >= 100 else -1]
 
 
-def measure(database_url, size):
-    app, middle, built = build(database_url, size)
+def measure(database_url, size, folder):
+    app, middle, built, token = build(database_url, size, folder)
     client = app.test_client()
     then = middle.isoformat()
     claim_id = size // 3
@@ -109,16 +126,66 @@ def measure(database_url, size):
         "summary published_before": ("/v1/summary", {"published_before": "2023-09-10T00:00:00Z"}),
     }
     results = {name: timed(client, path, params) for name, (path, params) in reads.items()}
-    db.connect(reuse_if_open=True)
-    for name, source in (("re-grade behind 1%", "hundredth"), ("re-grade behind 10%", "tenth"),
-                         ("re-grade behind 100%", "wire")):
-        begin = time.perf_counter()
-        ledger.update_source(source, {"reliability": "A"})
-        results[name] = ((time.perf_counter() - begin) * 1000, None)
-    db.close()
-    results["peak RSS (MiB)"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, None)
+    with db.connection_context():
+        for name, source in (("re-grade behind 1%", "hundredth"), ("re-grade behind 10%", "tenth")):
+            begin = time.perf_counter()
+            ledger.update_source(source, {"reliability": "A"})
+            results[name] = ((time.perf_counter() - begin) * 1000, None)
+    results["peak RSS, this process (MiB)"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, None)
+    results.update(regrade_job(database_url, client, token, size))
     close_all(app.extensions["reportedly.db"])
     return results, built
+
+
+def regrade_job(database_url, client, token, size):
+    """Re-grade the source behind every claim as a job in its own process, with a writer beside it."""
+    with db.connection_context():
+        _, job = ledger.request_source_change("wire", {"reliability": "A"}, inline_limit=0)
+    writes, stop = [], threading.Event()
+
+    def write():
+        i = 0
+        while not stop.is_set():
+            begin = time.perf_counter()
+            response = client.post(f"/v1/claims/{1 + i * 7919 % size}/attributions",
+                                   headers={"Authorization": f"Bearer {token}"},
+                                   json={"source": "s000", "stance": "supports", "basis": "secondhand",
+                                         "confidence": 0.5})
+            writes.append((response.status_code, time.perf_counter() - begin))
+            i += 1
+            stop.wait(WRITE_EVERY)
+
+    writer = threading.Thread(target=write)
+    env = {**os.environ, "REPORTEDLY_DATABASE_URL": database_url}
+    begin = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "service.jobs", str(job.id)], env=env,
+                               stderr=subprocess.DEVNULL)
+    writer.start()
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, high_water_mark(process.pid))
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - begin
+    stop.set()
+    writer.join()
+    assert process.returncode == 0, f"the job process failed ({process.returncode})"
+    failed = sum(1 for code, _ in writes if code != 201)
+    return {
+        "re-grade behind 100% (a job, process start included)": (elapsed * 1000, None),
+        "peak RSS, job process (MiB)": (peak / 1024, None),
+        "writes during it: longest wait (ms)": (max(t for _, t in writes) * 1000, None),
+        "writes during it: failed of all": (failed, len(writes)),
+    }
+
+
+def high_water_mark(pid):
+    """A running process's peak resident memory in KiB (its own: wait4's figure would count the parent's,
+    whose memory the child had until it exec'd)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
 def postgresql_schema(url):
@@ -141,6 +208,10 @@ def report(title, sizes, runs):
         for results, _ in runs:
             p50, p99 = results[name]
             cells.append(f"{p50:.1f}" if p99 is None else f"{p50:.1f} / {p99:.1f}")
+        if name.startswith("writes during it: failed"):
+            cells = [f"{results[name][0]} of {results[name][1]}" for results, _ in runs]
+            print(f"| {name} | " + " | ".join(cells) + " | |")
+            continue
         ratio = runs[-1][0][name][0] / runs[0][0][name][0]
         print(f"| {name} | " + " | ".join(cells) + f" | {ratio:.2f} |")
     print("| ledger built in (s) | " + " | ".join(f"{built:.0f}" for _, built in runs) + " | |")
@@ -149,11 +220,11 @@ def report(title, sizes, runs):
 def main(argv):
     sizes = [int(a) for a in argv[1:]] or [10_000, 100_000]
     folder = Path(tempfile.mkdtemp(prefix="reportedly-scale-"))
-    runs = [measure(f"sqlite:///{folder / f'ledger-{size}.db'}", size) for size in sizes]
+    runs = [measure(f"sqlite:///{folder / f'ledger-{size}.db'}", size, folder) for size in sizes]
     report("SQLite", sizes, runs)
     url = os.environ.get("REPORTEDLY_BENCH_DATABASE_URL")
     if url:
-        runs = [measure(postgresql_schema(url), size) for size in sizes]
+        runs = [measure(postgresql_schema(url), size, folder) for size in sizes]
         report("PostgreSQL", sizes, runs)
 
 
