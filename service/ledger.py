@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from peewee import IntegrityError, fn
 
-from . import timeline
+from . import sql, timeline
 from .clock import utcnow
 from .db import db, is_postgresql
-from .derived import REDERIVE_BATCH, claim_terms, refresh_claim, refresh_claims
+from .derived import REDERIVE_BATCH, claim_terms, rederive_claims, refresh_claim, refresh_claims
 from .errors import Conflict, Invalid, NotFound
 from .models import (
     Attribution,
@@ -63,12 +63,11 @@ def lock_group_keys(*keys):
 
 def lock_claims(claim_ids):
     """Lock these claims, in id order, for the rest of the transaction."""
-    query = (
-        Claim.select()
-        .where(Claim.id.in_(sorted(claim_ids)))
-        .order_by(Claim.id)
-    )
-    return list(locking(query))
+    return [
+        claim
+        for chunk in sql.chunks(sorted(claim_ids))
+        for claim in sql.select(Claim, f"id IN ({sql.marks(len(chunk))}) ORDER BY id", chunk, "FOR UPDATE")
+    ]
 
 
 def lock_claim(claim_id):
@@ -127,7 +126,7 @@ def update_source(source_id, changes, check_precondition=lambda source: None):
         if rederive:
             _record_source_revision(source, now)
             for batch in timeline.chunks(claim_ids, REDERIVE_BATCH):
-                refresh_claims(lock_claims(batch), "source_change", source.id, now)
+                rederive_claims(batch, "source_change", source.id, now)
     return source
 
 
@@ -399,17 +398,19 @@ def _lock_references(data, prefix=""):
 def _insert_attribution(claim, data, document, now):
     """Store an attribution, its references checked and locked by _lock_references, with its relays."""
     published_at = data.get("published_at") or (document.published_at if document else None)
-    attribution = Attribution.create(
-        claim=claim.id, source=data["source"], document=document.id if document else None,
-        stance=data["stance"], basis=data["basis"], confidence=data["confidence"],
-        quote=data.get("quote"), published_at=published_at, recorded_at=now,
+    values = {
+        "claim": claim.id, "source": data["source"], "document": document.id if document else None,
+        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
+        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
+    }
+    [(attribution_id,)] = sql.rows(
+        f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *values)}) "
+        f"VALUES ({sql.marks(len(values))}) RETURNING id",
+        [Attribution._meta.fields[name].db_value(value) for name, value in values.items()],
     )
-    via = list(data.get("via") or [])
-    if via:
-        Relay.insert_many(
-            [{"attribution": attribution.id, "position": i, "source": s} for i, s in enumerate(via)]
-        ).execute()
-    return attribution
+    sql.insert(Relay, ("attribution", "position", "source"),
+               [(attribution_id, i, s) for i, s in enumerate(data.get("via") or [])])
+    return Attribution(id=attribution_id, **values)
 
 
 def _usable_document(document_id, quote, prefix):
@@ -427,12 +428,10 @@ def _usable_document(document_id, quote, prefix):
 def _require_sources(fields_to_ids, share_lock=False):
     """Every referenced source must exist; the 422 names the field."""
     wanted = sorted({i for ids in fields_to_ids.values() for i in ids})
-    query = (
-        Source.select(Source.id)
-        .where(Source.id.in_(wanted))
-        .order_by(Source.id)
-    )
-    found = {s.id for s in (locking(query, "FOR SHARE") if share_lock else query)} if wanted else set()
+    query = f"SELECT id FROM {sql.table(Source)} WHERE id IN ({sql.marks(len(wanted))}) ORDER BY id"
+    if share_lock and db.obj.for_update:
+        query += " FOR SHARE"
+    found = {source_id for (source_id,) in sql.rows(query, wanted)} if wanted else set()
     for field, ids in fields_to_ids.items():
         missing = [i for i in ids if i not in found]
         if missing:
