@@ -13,6 +13,7 @@ Derived fields are compared in their stored form (lists as JSON text), so a clai
 whose derivation did not change costs its derivation and nothing more.
 """
 
+from dataclasses import astuple
 from typing import NamedTuple
 
 import orjson
@@ -52,9 +53,14 @@ class Outcome(NamedTuple):
 
 def claim_terms(claim):
     """The (kind, term) pairs the subject, party and word filters find a claim by."""
-    terms = {("subject", subject_term(s)) for s in claim.subjects}
-    terms |= {("party", p) for p in claim.parties}
-    return terms | {("word", w) for w in words_of(claim.text)}
+    return terms_of(claim.text, claim.subjects, claim.parties)
+
+
+def terms_of(text, subjects, parties):
+    """The (kind, term) pairs of a claim's own fields."""
+    terms = {("subject", subject_term(s)) for s in subjects}
+    terms |= {("party", p) for p in parties}
+    return terms | {("word", w) for w in words_of(text)}
 
 
 def refresh_claim(claim, cause_kind, cause_id, now, always=False):
@@ -93,18 +99,19 @@ def rederive_claims(claim_ids, cause_kind, cause_id, now):
 
 def stored_fields(claim):
     """A Claim row's derived fields in their stored form."""
-    return Fields(claim.status, claim.confidence, claim.likelihood, _json(claim.explanation), _json(claim.origins))
+    return Fields(claim.status, claim.confidence, claim.likelihood, json_text(claim.explanation), json_text(claim.origins))
 
 
-def _json(value):
+def json_text(value):
+    """A list or dict as JSONField stores it."""
     return orjson.dumps(value).decode()
 
 
 def _fields_of(derivation):
     """The stored form of a service.rules Derivation."""
     shape = timeline.public_shape(derivation)
-    return Fields(shape["status"], shape["confidence"], shape["likelihood"], _json(shape["explanation"]),
-                  _json(shape["origins"]))
+    return Fields(shape["status"], shape["confidence"], shape["likelihood"], json_text(shape["explanation"]),
+                  json_text(shape["origins"]))
 
 
 def _origin_sources(derivation):
@@ -125,10 +132,12 @@ class Derivations:
         self.kept = {}  # inputs -> Derivation
         self.forms = {id(NOTHING_ACTIVE): (_fields_of(NOTHING_ACTIVE), frozenset())}  # id(Derivation) -> form
 
-    def derive(self, statements, sources, parties):
-        """derive_status of active statements, kept."""
+    def derive(self, statements, sources, parties, facts=None):
+        """derive_status of active statements, kept; `facts` maps source ids to their SourceFacts as plain
+        tuples (cheaper to hash, given per batch), else `sources` is used."""
+        facts = facts or sources
         key = (frozenset(parties), *[
-            (sources[s.source], s.stance, s.basis, s.confidence, tuple([sources[r] for r in s.via]) if s.via else ())
+            (facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ())
             for s in statements
         ])
         derivation = self.kept.get(key)
@@ -141,12 +150,12 @@ class Derivations:
             self.forms[id(derivation)] = (_fields_of(derivation), _origin_sources(derivation))
         return derivation
 
-    def world(self, statements, sources, parties):
+    def world(self, statements, sources, parties, facts=None):
         """A claim's derivation now, its stored form and origin sources, and its world-time timeline in
         stored form: (Derivation, Fields, origin sources, [(published_from in microseconds, Fields, sources)])."""
-        now = self.derive([s for s in statements if is_active(s)], sources, parties)
+        now = self.derive([s for s in statements if is_active(s)], sources, parties, facts)
         steps = world_timeline(statements, sources, parties, current=now,
-                               derive=lambda counted: self.derive(counted, sources, parties))
+                               derive=lambda counted: self.derive(counted, sources, parties, facts))
         forms = [(timeline.micros(start, timeline.BEGINNING), *self.form(step)) for start, step in steps]
         return (now, *self.form(now), forms)
 
@@ -160,34 +169,65 @@ class Derivations:
 DERIVATIONS = Derivations()
 
 
+class Changes(NamedTuple):
+    """What a batch of re-derivations changed, ready to store: the Outcomes in order, (Target, new Fields,
+    origin sources) of each claim that changed, every claim's world-time steps, and the history entries."""
+
+    outcomes: list
+    states: list
+    worlds: dict
+    entries: list
+
+
+def derive_created(targets, statements, sources, now):
+    """Derive claims being created from the statements in hand (keyed by claim id), without reading them back;
+    their rows are inserted with the new fields (Changes.states), then store_created writes the rest."""
+    return _derive(targets, statements, sources, "created", None, now, fresh=True)
+
+
+def store_created(changes, now):
+    """Store the states, world-time timelines and first history entries of claims created with derive_created."""
+    _store(changes, now, fresh=True, stored_worlds=None, claims=False)
+
+
 def _refresh(targets, cause_kind, cause_id, now, fresh, stored_worlds):
     """Derive every target from its current inputs and write what changed; the Outcomes, in order."""
-    count_rederived(len(targets))
     statements = statements_by_claim([t.id for t in targets])
     sources = source_facts({s.source for group in statements.values() for s in group}
                            | {r for group in statements.values() for s in group for r in s.via})
-    outcomes, states, worlds, entries = [], [], {}, []
+    changes = _derive(targets, statements, sources, cause_kind, cause_id, now, fresh)
+    _store(changes, now, fresh, stored_worlds)
+    return changes.outcomes
+
+
+def _derive(targets, statements, sources, cause_kind, cause_id, now, fresh):
+    count_rederived(len(targets))
+    facts = {source_id: astuple(source) for source_id, source in sources.items()}
+    changes = Changes([], [], {}, [])
     for target in targets:
-        derivation, new, origin_sources, worlds[target.id] = DERIVATIONS.world(
-            statements[target.id], sources, target.parties
+        derivation, new, origin_sources, changes.worlds[target.id] = DERIVATIONS.world(
+            statements[target.id], sources, target.parties, facts
         )
         changed = fresh or not same_fields(new, target.stored)
-        outcomes.append(Outcome(derivation, changed))
+        changes.outcomes.append(Outcome(derivation, changed))
         if not changed:
             continue
-        states.append((target, new, origin_sources))
+        changes.states.append((target, new, origin_sources))
         old = target.stored
         if fresh or (new.status, new.confidence) != (old.status, old.confidence):
-            entries.append({
-                "claim": target.id, "at": now, "status": new.status, "confidence": new.confidence,
-                "cause_kind": cause_kind, "cause_id": str(target.id if cause_id is None else cause_id),
-            })
+            changes.entries.append((target.id, new.status, new.confidence, cause_kind,
+                                    str(target.id if cause_id is None else cause_id)))
+    return changes
+
+
+def _store(changes, now, fresh, stored_worlds, claims=True):
     at = to_micros(now)
-    _store_claims([(target.id, new) for target, new, _ in states], at)
-    timeline.store_states(states, at, fresh)
-    timeline.store_worlds(worlds, stored_worlds, fresh)
-    timeline.insert_rows(HistoryEntry, entries)
-    return outcomes
+    if claims:
+        _store_claims([(target.id, new) for target, new, _ in changes.states], at)
+    timeline.store_states(changes.states, at, fresh)
+    timeline.store_worlds(changes.worlds, stored_worlds, fresh)
+    sql.insert(HistoryEntry, ("claim", "at", "status", "confidence", "cause_kind", "cause_id"),
+               [(claim_id, at, *entry) for claim_id, *entry in changes.entries])
 
 
 def _store_claims(changed, at):

@@ -10,10 +10,22 @@ from datetime import timedelta
 from peewee import IntegrityError, fn
 
 from . import sql, timeline
-from .clock import utcnow
+from .clock import to_micros, utcnow
 from .db import db, is_postgresql
-from .derived import REDERIVE_BATCH, claim_terms, rederive_claims, refresh_claim, refresh_claims
+from .derived import (
+    REDERIVE_BATCH,
+    Target,
+    claim_terms,
+    derive_created,
+    json_text,
+    rederive_claims,
+    refresh_claim,
+    refresh_claims,
+    store_created,
+    terms_of,
+)
 from .errors import Conflict, Invalid, NotFound
+from .facts import source_facts
 from .models import (
     Attribution,
     Claim,
@@ -25,6 +37,7 @@ from .models import (
     SourceRevision,
     TermSpan,
 )
+from .rules import Statement
 
 # Source fields the status rules read; a change to one re-derives the source's claims.
 RULE_FIELDS = ("name", "reliability", "affiliation")
@@ -251,38 +264,52 @@ def create_claims(claims, documents, now):
     each claim and checked and locked what its attributions name inside a claim_write()
     (`documents` maps each cited document id to its row), and read `now` with
     timeline.write_moment(). An attribution may carry `retracted_at` and
-    `retraction_reason` (an imported retraction). Returns the new Claim rows, derived.
+    `retraction_reason` (an imported retraction). Each claim is derived from the
+    statements in hand, before anything is read back, and its row inserted with the
+    derived fields. Returns the new claims' ids, in order.
     """
-    rows = [
-        {"id": claim_id, "created_at": now, "updated_at": now, "status": "unconfirmed", "confidence": None,
-         "likelihood": None, "explanation": [], "origins": [], **{f: data[f] for f in CLAIM_FIELDS}}
-        for claim_id, data in zip(_new_ids(Claim, len(claims)), claims, strict=True)
-    ]
-    timeline.insert_rows(Claim, rows)
-    timeline.insert_rows(ClaimRevision, [
-        {"claim": row["id"], "valid_from": now, **{f: row[f] for f in CLAIM_FIELDS}} for row in rows
-    ])
-    created = [Claim(**row) for row in rows]
-    # A new claim has no open term spans: record_terms would only add these, one query per claim.
-    timeline.insert_rows(TermSpan, [
-        {"claim": claim.id, "kind": kind, "term": term, "valid_from": timeline.micros(now, None),
-         "valid_to": timeline.FOREVER}
-        for claim in created for kind, term in sorted(claim_terms(claim))
-    ])
-    cited = [(row["id"], a) for row, data in zip(rows, claims, strict=True) for a in data.get("attributions", [])]
-    attribution_ids = _new_ids(Attribution, len(cited))
-    timeline.insert_rows(Attribution, [
+    at = to_micros(now)
+    claim_ids = _new_ids(Claim, len(claims))
+    cited = [(claim_id, a) for claim_id, data in zip(claim_ids, claims, strict=True) for a in data["attributions"]]
+    attributions = [
         _attribution_row(attribution_id, claim_id, a, documents.get(a.get("document_id")), now)
-        for attribution_id, (claim_id, a) in zip(attribution_ids, cited, strict=True)
+        for attribution_id, (claim_id, a) in zip(_new_ids(Attribution, len(cited)), cited, strict=True)
+    ]
+    statements = {claim_id: [] for claim_id in claim_ids}
+    for row, (_, a) in zip(attributions, cited, strict=True):
+        statements[row["claim"]].append(Statement(
+            id=row["id"], source=row["source"], stance=row["stance"], basis=row["basis"],
+            confidence=row["confidence"], recorded_at=now, via=tuple(a.get("via") or ()),
+            published_at=row["published_at"], retracted_at=row["retracted_at"],
+        ))
+    named = {s.source for group in statements.values() for s in group}
+    named |= {r for group in statements.values() for s in group for r in s.via}
+    targets = [Target(claim_id, data["parties"], None, False) for claim_id, data in zip(claim_ids, claims, strict=True)]
+    changes = derive_created(targets, statements, source_facts(named), now)
+    own = [(claim_id, data["text"], json_text(data["subjects"]), json_text(data["parties"]),
+            None if data["event_time"] is None else to_micros(data["event_time"]))
+           for claim_id, data in zip(claim_ids, claims, strict=True)]
+    sql.insert(Claim, ("id", *CLAIM_FIELDS, "created_at", "updated_at", *timeline.DERIVED_FIELDS),
+               [(*fields, at, at, *new) for fields, (_, new, _) in zip(own, changes.states, strict=True)])
+    sql.insert(ClaimRevision, ("claim", *CLAIM_FIELDS, "valid_from"), [(*fields, at) for fields in own])
+    # A new claim has no open term spans: record_terms would only add these, one query per claim.
+    sql.insert(TermSpan, ("claim", "kind", "term", "valid_from", "valid_to"), [
+        (claim_id, kind, term, at, timeline.FOREVER)
+        for claim_id, data in zip(claim_ids, claims, strict=True)
+        for kind, term in sorted(terms_of(data["text"], data["subjects"], data["parties"]))
     ])
-    timeline.insert_rows(Relay, [
-        {"attribution": attribution_id, "position": i, "source": s}
-        for attribution_id, (_, a) in zip(attribution_ids, cited, strict=True)
-        for i, s in enumerate(a.get("via") or [])
+    sql.insert(Attribution, ATTRIBUTION_COLUMNS, [
+        [Attribution._meta.fields[name].db_value(row[name]) for name in ATTRIBUTION_COLUMNS] for row in attributions
     ])
-    for start in range(0, len(created), REDERIVE_BATCH):
-        refresh_claims(created[start:start + REDERIVE_BATCH], "created", None, now, always=True)
-    return created
+    sql.insert(Relay, ("attribution", "position", "source"), [
+        (row["id"], i, s) for row, (_, a) in zip(attributions, cited, strict=True) for i, s in enumerate(a["via"])
+    ])
+    store_created(changes, now)
+    return claim_ids
+
+
+ATTRIBUTION_COLUMNS = ("id", "claim", "source", "document", "stance", "basis", "confidence", "quote", "published_at",
+                       "recorded_at", "retracted_at", "retraction_reason")
 
 
 def _attribution_row(attribution_id, claim_id, data, document, now):

@@ -159,8 +159,9 @@ def same_fields(new, old):
         return True
     if old is None or new[:3] != old[:3]:
         return False
-    return (orjson.loads(new.explanation) == orjson.loads(old.explanation)
-            and orjson.loads(new.origins) == orjson.loads(old.origins))
+    if new.explanation != old.explanation and orjson.loads(new.explanation) != orjson.loads(old.explanation):
+        return False
+    return new.origins == old.origins or orjson.loads(new.origins) == orjson.loads(old.origins)
 
 
 def store_states(states, at, fresh=False):
@@ -204,7 +205,9 @@ def store_worlds(worlds, stored=None, fresh=False):
             if same_fields(new, before):
                 continue
             updates.append((*new, claim_id, start))
-            if new.status != before.status or sources != origin_sources(orjson.loads(before.origins)):
+            if new.status != before.status or (
+                new.origins != before.origins and sources != origin_sources(orjson.loads(before.origins))
+            ):
                 respanned.append((claim_id, start, end, new.status, sources))
     if not fresh:
         for chunk in chunks(replaced):
