@@ -94,7 +94,7 @@ def _list(obj, key, longest):
 
 def _text(value, shortest, longest):
     _require(isinstance(value, str) and (shortest is None or len(value) >= shortest) and len(value) <= longest
-             and "\x00" not in value and LONE_SURROGATE.search(value) is None)
+             and "\x00" not in value and (value.isascii() or LONE_SURROGATE.search(value) is None))
     return value
 
 

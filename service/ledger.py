@@ -268,29 +268,44 @@ def create_claims(claims, documents, now):
     statements in hand, before anything is read back, and its row inserted with the
     derived fields. Returns the new claims' ids, in order.
     """
-    at = to_micros(now)
     claim_ids = _new_ids(Claim, len(claims))
-    cited = [(claim_id, a) for claim_id, data in zip(claim_ids, claims, strict=True) for a in data["attributions"]]
-    attributions = [
-        _attribution_row(attribution_id, claim_id, a, documents.get(a.get("document_id")), now)
-        for attribution_id, (claim_id, a) in zip(_new_ids(Attribution, len(cited)), cited, strict=True)
+    cited = [
+        (claim_id, a, documents.get(a.get("document_id")))
+        for claim_id, data in zip(claim_ids, claims, strict=True) for a in data["attributions"]
     ]
-    statements = {claim_id: [] for claim_id in claim_ids}
-    for row, (_, a) in zip(attributions, cited, strict=True):
-        statements[row["claim"]].append(Statement(
-            id=row["id"], source=row["source"], stance=row["stance"], basis=row["basis"],
-            confidence=row["confidence"], recorded_at=now, via=tuple(a.get("via") or ()),
-            published_at=row["published_at"], retracted_at=row["retracted_at"],
-        ))
-    named = {s.source for group in statements.values() for s in group}
-    named |= {r for group in statements.values() for s in group for r in s.via}
+    statements = [
+        _statement(attribution_id, a, document, now)
+        for attribution_id, (_, a, document) in zip(_new_ids(Attribution, len(cited)), cited, strict=True)
+    ]
+    by_claim = {claim_id: [] for claim_id in claim_ids}
+    for (claim_id, _, _), statement in zip(cited, statements, strict=True):
+        by_claim[claim_id].append(statement)
+    named = {s.source for s in statements} | {r for s in statements for r in s.via}
     targets = [Target(claim_id, data["parties"], None, False) for claim_id, data in zip(claim_ids, claims, strict=True)]
-    changes = derive_created(targets, statements, source_facts(named), now)
+    changes = derive_created(targets, by_claim, source_facts(named), now)
+    _insert_claims(claim_ids, claims, [new for _, new, _ in changes.states], to_micros(now))
+    _insert_attributions(cited, statements)
+    store_created(changes, now)
+    return claim_ids
+
+
+def _statement(attribution_id, data, document, now):
+    """The rule Statement of an attribution being created, as it will be stored (an imported retraction too)."""
+    return Statement(
+        id=attribution_id, source=data["source"], stance=data["stance"], basis=data["basis"],
+        confidence=data["confidence"], recorded_at=now, via=tuple(data["via"]),
+        published_at=data.get("published_at") or (document.published_at if document else None),
+        retracted_at=data.get("retracted_at"),
+    )
+
+
+def _insert_claims(claim_ids, claims, derived, at):
+    """Insert new claims with their derived fields (service.timeline.Fields), first revisions and term spans."""
     own = [(claim_id, data["text"], json_text(data["subjects"]), json_text(data["parties"]),
             None if data["event_time"] is None else to_micros(data["event_time"]))
            for claim_id, data in zip(claim_ids, claims, strict=True)]
     sql.insert(Claim, ("id", *CLAIM_FIELDS, "created_at", "updated_at", *timeline.DERIVED_FIELDS),
-               [(*fields, at, at, *new) for fields, (_, new, _) in zip(own, changes.states, strict=True)])
+               [(*fields, at, at, *new) for fields, new in zip(own, derived, strict=True)])
     sql.insert(ClaimRevision, ("claim", *CLAIM_FIELDS, "valid_from"), [(*fields, at) for fields in own])
     # A new claim has no open term spans: record_terms would only add these, one query per claim.
     sql.insert(TermSpan, ("claim", "kind", "term", "valid_from", "valid_to"), [
@@ -298,29 +313,22 @@ def create_claims(claims, documents, now):
         for claim_id, data in zip(claim_ids, claims, strict=True)
         for kind, term in sorted(terms_of(data["text"], data["subjects"], data["parties"]))
     ])
-    sql.insert(Attribution, ATTRIBUTION_COLUMNS, [
-        [Attribution._meta.fields[name].db_value(row[name]) for name in ATTRIBUTION_COLUMNS] for row in attributions
+
+
+def _insert_attributions(cited, statements):
+    """Insert the attributions of new claims, as their Statements say, with their quotes, documents and relays."""
+    def micros(moment):
+        return None if moment is None else to_micros(moment)
+
+    sql.insert(Attribution, ("id", "claim", "source", "document", "stance", "basis", "confidence", "quote",
+                             "published_at", "recorded_at", "retracted_at", "retraction_reason"), [
+        (s.id, claim_id, s.source, document.id if document else None, s.stance, s.basis, s.confidence,
+         a.get("quote"), micros(s.published_at), micros(s.recorded_at), micros(s.retracted_at),
+         a.get("retraction_reason"))
+        for (claim_id, a, document), s in zip(cited, statements, strict=True)
     ])
-    sql.insert(Relay, ("attribution", "position", "source"), [
-        (row["id"], i, s) for row, (_, a) in zip(attributions, cited, strict=True) for i, s in enumerate(a["via"])
-    ])
-    store_created(changes, now)
-    return claim_ids
-
-
-ATTRIBUTION_COLUMNS = ("id", "claim", "source", "document", "stance", "basis", "confidence", "quote", "published_at",
-                       "recorded_at", "retracted_at", "retraction_reason")
-
-
-def _attribution_row(attribution_id, claim_id, data, document, now):
-    """An Attribution row as _insert_attribution stores it, retraction included."""
-    published_at = data.get("published_at") or (document.published_at if document else None)
-    return {
-        "id": attribution_id, "claim": claim_id, "source": data["source"], "document": document.id if document else None,
-        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
-        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
-        "retracted_at": data.get("retracted_at"), "retraction_reason": data.get("retraction_reason"),
-    }
+    sql.insert(Relay, ("attribution", "position", "source"),
+               [(s.id, i, source) for s in statements for i, source in enumerate(s.via)])
 
 
 def _new_ids(model, count):
