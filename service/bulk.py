@@ -4,7 +4,7 @@ Each line is validated by the API's own schemas (the bulk-only keys `type`, `key
 `document_key`, `retracted` and `retraction_reason` are taken off first; a plainly
 valid claim line is read by service.claim_lines to the same result, faster), then a batch
 is written in one transaction: sources and documents through their ledger functions,
-runs of claims through ledger.create_claims after one set lookup per batch for what
+runs of claims through creation.create_claims after one set lookup per batch for what
 they cite. A bad line stops the import: its batch is not written, earlier ones stay.
 The report is kept (ImportReport) and updated in each batch's transaction, so it
 always lists exactly the batches that were written.
@@ -14,7 +14,7 @@ import json
 
 from marshmallow import ValidationError
 
-from . import ledger, timeline
+from . import creation, ledger, timeline
 from .claim_lines import read_claim_line
 from .clock import utcnow
 from .db import db
@@ -301,7 +301,7 @@ class Import:
                 if extra.get("retracted"):
                     attribution["retracted_at"] = now
                     attribution["retraction_reason"] = extra["retraction_reason"]
-        tally["claims"].extend(ledger.create_claims([data for _, data, _ in claims], documents, now))
+        tally["claims"].extend(creation.create_claims([data for _, data, _ in claims], documents, now))
         tally["attributions"] += sum(len(data["attributions"]) for _, data, _ in claims)
         return now
 

@@ -13,7 +13,6 @@ Derived fields are compared in their stored form (lists as JSON text), so a clai
 whose derivation did not change costs its derivation and nothing more.
 """
 
-from dataclasses import astuple
 from typing import NamedTuple
 
 import orjson
@@ -201,8 +200,9 @@ def _refresh(targets, cause_kind, cause_id, now, fresh, stored_worlds):
 
 
 def _derive(targets, statements, sources, cause_kind, cause_id, now, fresh):
+    """Derive each target from its statements and compare it with what is stored: the Changes."""
     count_rederived(len(targets))
-    facts = {source_id: astuple(source) for source_id, source in sources.items()}
+    facts = {source_id: (f.id, f.name, f.reliability, f.affiliation) for source_id, f in sources.items()}
     changes = Changes([], [], {}, [])
     for target in targets:
         derivation, new, origin_sources, changes.worlds[target.id] = DERIVATIONS.world(
@@ -221,6 +221,7 @@ def _derive(targets, statements, sources, cause_kind, cause_id, now, fresh):
 
 
 def _store(changes, now, fresh, stored_worlds, claims=True):
+    """Write Changes: the claims' fields (unless `claims` is False), states, counts, timelines and history."""
     at = to_micros(now)
     if claims:
         _store_claims([(target.id, new) for target, new, _ in changes.states], at)

@@ -7,7 +7,7 @@ import pytest
 
 SERVICE = Path(__file__).resolve().parent.parent / "service"
 # The ledger's own modules: rules, reads, writes, time, jobs, checks. They raise service.errors, never HTTP.
-DOMAIN = ("rules", "facts", "ledger", "derived", "filters", "rebuild", "metrics", "queries", "timeline", "jobs", "verify", "search", "models", "errors",
+DOMAIN = ("rules", "facts", "ledger", "creation", "derived", "sql", "filters", "rebuild", "metrics", "queries", "timeline", "jobs", "verify", "search", "models", "errors",
           "identifiers", "clock", "db", "idempotency", "tally", "interchange")
 # The HTTP layer, in our package and outside it.
 HTTP = ("service.api", "service.schemas", "service.fields", "service.problems", "service.auth",
