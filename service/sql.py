@@ -8,6 +8,8 @@ the models' table and column names, and run them on the request's connection.
 
 import functools
 
+from peewee import __exception_wrapper__
+
 from .db import db
 
 
@@ -58,9 +60,10 @@ def insert(model, names, values):
 
 
 def run_many(sql, params):
-    """Run one statement for each parameter row, prepared once."""
+    """Run one statement for each parameter row, prepared once; driver errors become peewee's, as for a query."""
     if params:
-        db.cursor().executemany(sql, params)
+        with __exception_wrapper__:
+            db.cursor().executemany(sql, params)
 
 
 def chunks(items, size=900):

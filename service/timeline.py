@@ -32,7 +32,7 @@ from .models import (
     WorldState,
 )
 from .rules import STATUSES
-from .sql import chunks
+from .sql import chunks, run_many
 
 FOREVER = 2**62
 BEGINNING = -(2**62)
@@ -260,8 +260,8 @@ def insert_rows(model, rows):
     fields = [model._meta.fields[name] for name in rows[0]]
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
     marks = ", ".join([db.param] * len(fields))
-    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    db.cursor().executemany(sql, [[field.db_value(row[field.name]) for field in fields] for row in rows])
+    statement = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+    run_many(statement, [[field.db_value(row[field.name]) for field in fields] for row in rows])
 
 
 # --- counts by status ---------------------------------------------------------------
