@@ -1,28 +1,65 @@
 """What a write derives and stores for the claims it touches: their derived fields, history and timelines.
 
 refresh_claims re-derives a batch of claims from their current inputs through
-service.rules, stores the derived fields on each claim, appends a history entry
-where status or confidence changed, and keeps the timelines past-time reads use
-(service.timeline), all in the caller's transaction.
+service.rules (their statements and sources read in a few queries for the whole
+batch), compares each derivation with what is stored, and writes only what
+changed: the claim's derived fields, a history entry where status or confidence
+changed, its knowledge-time state and counts, and its world-time timeline, all in
+the caller's transaction. rederive_claims does the same for claims named by id (a
+re-grade behind thousands of claims): it reads them as plain rows, and rewrites
+only the world-time steps that changed.
+
+Derived fields are compared in their stored form (lists as JSON text), so a claim
+whose derivation did not change costs its derivation and nothing more.
 """
 
-from . import timeline
-from .db import db
-from .facts import inputs_many
+from typing import NamedTuple
+
+import orjson
+
+from . import sql, timeline
+from .clock import to_micros
+from .db import db, is_postgresql
+from .facts import source_facts, statements_by_claim
 from .metrics import count_rederived
-from .models import Claim, HistoryEntry, JSONField
-from .rules import derive_status, world_timeline
+from .models import Claim, HistoryEntry, WorldState
+from .rules import NOTHING_ACTIVE, derive_status, is_active, world_timeline
 from .search import subject_term, words_of
+from .timeline import Fields, same_fields
 
 # Claims re-derived per round trip when one write touches many.
 REDERIVE_BATCH = 500
+# Derivations kept by their inputs (see Derivations); each holds a few kB.
+DERIVATIONS_KEPT = 8192
+
+
+class Target(NamedTuple):
+    """A claim to re-derive: its parties, its stored fields (None when it is new) and whether a state of
+    it may already start at the write's time (it was written earlier in the same transaction)."""
+
+    id: int
+    parties: list
+    stored: Fields | None
+    touched_now: bool
+
+
+class Outcome(NamedTuple):
+    """One claim's new derivation, and whether its stored fields changed."""
+
+    derivation: object
+    changed: bool
 
 
 def claim_terms(claim):
     """The (kind, term) pairs the subject, party and word filters find a claim by."""
-    terms = {("subject", subject_term(s)) for s in claim.subjects}
-    terms |= {("party", p) for p in claim.parties}
-    return terms | {("word", w) for w in words_of(claim.text)}
+    return terms_of(claim.text, claim.subjects, claim.parties)
+
+
+def terms_of(text, subjects, parties):
+    """The (kind, term) pairs of a claim's own fields."""
+    terms = {("subject", subject_term(s)) for s in subjects}
+    terms |= {("party", p) for p in parties}
+    return terms | {("word", w) for w in words_of(text)}
 
 
 def refresh_claim(claim, cause_kind, cause_id, now, always=False):
@@ -32,49 +69,198 @@ def refresh_claim(claim, cause_kind, cause_id, now, always=False):
 
 
 def refresh_claims(claims, cause_kind, cause_id, now, always=False):
-    """Re-derive these claims from their current inputs in one batch and store what changed.
+    """Re-derive these Claim rows from their current inputs in one batch, store what changed, and set their
+    derived fields and updated_at to match.
 
     `always` marks a claim's first derivation (its creation): it gets a history entry
     whatever it derives to. Otherwise an entry is appended where status or confidence
     changed. `cause_id=None` names each claim itself. Returns the derivations, in order.
     """
-    derivations, changes, worlds, entries = [], [], {}, []
-    count_rederived(len(claims))
-    for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
-        derivation = derive_status(statements, sources, shot.parties)
-        new = timeline.public_shape(derivation)
-        old = None if always else timeline.stored_shape(claim)
-        steps = world_timeline(statements, sources, shot.parties, current=derivation)
-        worlds[claim.id] = [(start, timeline.public_shape(d)) for start, d in steps]
-        derivations.append(derivation)
-        if new == old:
-            continue
-        changes.append((claim.id, old, new))
-        if always or (new["status"], new["confidence"]) != (old["status"], old["confidence"]):
-            entries.append({
-                "claim": claim.id, "at": now, "status": new["status"], "confidence": new["confidence"],
-                "cause_kind": cause_kind, "cause_id": str(claim.id if cause_id is None else cause_id),
-            })
-        for field, value in new.items():
-            setattr(claim, field, value)
-        claim.updated_at = now
-    _store_derived([claim for claim in claims if claim.id in {c for c, _, _ in changes}])
-    timeline.record_states(changes, now)
-    timeline.record_worlds(worlds)
-    timeline.insert_rows(HistoryEntry, entries)
-    return derivations
-
-
-def _store_derived(claims):
-    """Write the derived fields and updated_at of many claims with one prepared statement."""
-    if not claims:
-        return
-    json_field = JSONField()
-    columns = [*timeline.DERIVED_FIELDS, "updated_at"]
-    assignments = ", ".join(f"{column} = {db.param}" for column in columns)
-    rows = [
-        [claim.status, claim.confidence, claim.likelihood, json_field.db_value(claim.explanation),
-         json_field.db_value(claim.origins), Claim.updated_at.db_value(claim.updated_at), claim.id]
+    targets = [
+        Target(claim.id, claim.parties, None if always else stored_fields(claim), claim.updated_at == now)
         for claim in claims
     ]
-    db.cursor().executemany(f"UPDATE {Claim._meta.table_name} SET {assignments} WHERE id = {db.param}", rows)
+    outcomes = _refresh(targets, cause_kind, cause_id, now, fresh=always, stored_worlds=None)
+    for claim, outcome in zip(claims, outcomes, strict=True):
+        if outcome.changed:
+            for field, value in timeline.public_shape(outcome.derivation).items():
+                setattr(claim, field, value)
+            claim.updated_at = now
+    return [outcome.derivation for outcome in outcomes]
+
+
+def rederive_claims(claim_ids, cause_kind, cause_id, now):
+    """Lock these claims (by id), re-derive them and store what changed; their world-time timelines are
+    compared step by step with what is stored, and only the steps that changed are written."""
+    targets = _lock_targets(claim_ids, to_micros(now))
+    _refresh(targets, cause_kind, cause_id, now, fresh=False, stored_worlds=_stored_worlds([t.id for t in targets]))
+
+
+def stored_fields(claim):
+    """A Claim row's derived fields in their stored form."""
+    return Fields(claim.status, claim.confidence, claim.likelihood, json_text(claim.explanation), json_text(claim.origins))
+
+
+def json_text(value):
+    """A list or dict as JSONField stores it."""
+    return orjson.dumps(value).decode()
+
+
+def _fields_of(derivation):
+    """The stored form of a service.rules Derivation."""
+    shape = timeline.public_shape(derivation)
+    return Fields(shape["status"], shape["confidence"], shape["likelihood"], json_text(shape["explanation"]),
+                  json_text(shape["origins"]))
+
+
+def _origin_sources(derivation):
+    return frozenset(source for origin in derivation.origins for source in origin.sources)
+
+
+class Derivations:
+    """derive_status kept by everything it reads: the active statements' sources (as SourceFacts), stances,
+    bases, confidences and relays, in order, and the claim's parties.
+
+    Many claims share those (and a claim's early world-time steps often count a single
+    statement), and derive_status is pure, so a kept derivation is never stale: a source
+    changed since counts as other inputs. Each is kept with its stored form.
+    """
+
+    def __init__(self, limit=DERIVATIONS_KEPT):
+        self.limit = limit
+        self.kept = {}  # inputs -> Derivation
+        self.forms = {id(NOTHING_ACTIVE): (_fields_of(NOTHING_ACTIVE), frozenset())}  # id(Derivation) -> form
+
+    def derive(self, statements, sources, parties, facts=None):
+        """derive_status of active statements, kept; `facts` maps source ids to their SourceFacts as plain
+        tuples (cheaper to hash, given per batch), else `sources` is used."""
+        facts = facts or sources
+        key = (frozenset(parties), *[
+            (facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ())
+            for s in statements
+        ])
+        derivation = self.kept.get(key)
+        if derivation is None:
+            if len(self.kept) >= self.limit:
+                self.kept.clear()
+                self.forms = {id(NOTHING_ACTIVE): self.forms[id(NOTHING_ACTIVE)]}
+            derivation = self.kept[key] = derive_status(statements, sources, parties)
+            # By identity: a kept derivation lives as long as its entry, and both are dropped together.
+            self.forms[id(derivation)] = (_fields_of(derivation), _origin_sources(derivation))
+        return derivation
+
+    def world(self, statements, sources, parties, facts=None):
+        """A claim's derivation now, its stored form and origin sources, and its world-time timeline in
+        stored form: (Derivation, Fields, origin sources, [(published_from in microseconds, Fields, sources)])."""
+        now = self.derive([s for s in statements if is_active(s)], sources, parties, facts)
+        steps = world_timeline(statements, sources, parties, current=now,
+                               derive=lambda counted: self.derive(counted, sources, parties, facts))
+        forms = [(timeline.micros(start, timeline.BEGINNING), *self.form(step)) for start, step in steps]
+        return (now, *self.form(now), forms)
+
+    def form(self, derivation):
+        """(Fields, origin sources) of a derivation; kept ones are found by identity."""
+        found = self.forms.get(id(derivation))
+        return found if found is not None else (_fields_of(derivation), _origin_sources(derivation))
+
+
+# One per process: what a worker derived for one write serves the next (bounded; see Derivations).
+DERIVATIONS = Derivations()
+
+
+class Changes(NamedTuple):
+    """What a batch of re-derivations changed, ready to store: the Outcomes in order, (Target, new Fields,
+    origin sources) of each claim that changed, every claim's world-time steps, and the history entries."""
+
+    outcomes: list
+    states: list
+    worlds: dict
+    entries: list
+
+
+def derive_created(targets, statements, sources, now):
+    """Derive claims being created from the statements in hand (keyed by claim id), without reading them back;
+    their rows are inserted with the new fields (Changes.states), then store_created writes the rest."""
+    return _derive(targets, statements, sources, "created", None, now, fresh=True)
+
+
+def store_created(changes, now):
+    """Store the states, world-time timelines and first history entries of claims created with derive_created."""
+    _store(changes, now, fresh=True, stored_worlds=None, claims=False)
+
+
+def _refresh(targets, cause_kind, cause_id, now, fresh, stored_worlds):
+    """Derive every target from its current inputs and write what changed; the Outcomes, in order."""
+    statements = statements_by_claim([t.id for t in targets])
+    sources = source_facts({s.source for group in statements.values() for s in group}
+                           | {r for group in statements.values() for s in group for r in s.via})
+    changes = _derive(targets, statements, sources, cause_kind, cause_id, now, fresh)
+    _store(changes, now, fresh, stored_worlds)
+    return changes.outcomes
+
+
+def _derive(targets, statements, sources, cause_kind, cause_id, now, fresh):
+    """Derive each target from its statements and compare it with what is stored: the Changes."""
+    count_rederived(len(targets))
+    facts = {source_id: (f.id, f.name, f.reliability, f.affiliation) for source_id, f in sources.items()}
+    changes = Changes([], [], {}, [])
+    for target in targets:
+        derivation, new, origin_sources, changes.worlds[target.id] = DERIVATIONS.world(
+            statements[target.id], sources, target.parties, facts
+        )
+        changed = fresh or not same_fields(new, target.stored)
+        changes.outcomes.append(Outcome(derivation, changed))
+        if not changed:
+            continue
+        changes.states.append((target, new, origin_sources))
+        old = target.stored
+        if fresh or (new.status, new.confidence) != (old.status, old.confidence):
+            changes.entries.append((target.id, new.status, new.confidence, cause_kind,
+                                    str(target.id if cause_id is None else cause_id)))
+    return changes
+
+
+def _store(changes, now, fresh, stored_worlds, claims=True):
+    """Write Changes: the claims' fields (unless `claims` is False), states, counts, timelines and history."""
+    at = to_micros(now)
+    if claims:
+        _store_claims([(target.id, new) for target, new, _ in changes.states], at)
+    timeline.store_states(changes.states, at, fresh)
+    timeline.store_worlds(changes.worlds, stored_worlds, fresh)
+    sql.insert(HistoryEntry, ("claim", "at", "status", "confidence", "cause_kind", "cause_id"),
+               [(claim_id, at, *entry) for claim_id, *entry in changes.entries])
+
+
+def _store_claims(changed, at):
+    """Write the derived fields and updated_at of many claims with one prepared statement."""
+    names = (*timeline.DERIVED_FIELDS, "updated_at")
+    assignments = ", ".join(f'"{name}" = {db.param}' for name in names)
+    sql.run_many(f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {db.param}",
+                 [(*fields, at, claim_id) for claim_id, fields in changed])
+
+
+def _lock_targets(claim_ids, at):
+    """These claims as Targets, locked in id order (on PostgreSQL) for the rest of the transaction."""
+    targets = []
+    for chunk in sql.chunks(sorted(claim_ids)):
+        query = (f"SELECT id, parties, updated_at, {sql.columns(Claim, *timeline.DERIVED_FIELDS)} "
+                 f"FROM {sql.table(Claim)} WHERE id IN ({sql.marks(len(chunk))}) ORDER BY id")
+        if is_postgresql():
+            query += " FOR UPDATE"
+        targets += [
+            Target(claim_id, orjson.loads(parties), Fields(*derived), updated_at == at)
+            for claim_id, parties, updated_at, *derived in sql.rows(query, chunk)
+        ]
+    return targets
+
+
+def _stored_worlds(claim_ids):
+    """Each claim's stored world-time steps: claim id -> [(published_from, Fields)], oldest first."""
+    worlds = {claim_id: [] for claim_id in claim_ids}
+    for chunk in sql.chunks(claim_ids):
+        query = (f"SELECT claim_id, published_from, {sql.columns(WorldState, *timeline.DERIVED_FIELDS)} "
+                 f"FROM {sql.table(WorldState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
+                 "ORDER BY claim_id, published_from")
+        for claim_id, start, *derived in sql.rows(query, chunk):
+            worlds[claim_id].append((start, Fields(*derived)))
+    return worlds

@@ -7,12 +7,18 @@ service.derived (refresh_claims, a batch at a time), in the same transaction.
 import contextlib
 from datetime import timedelta
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
-from . import timeline
+from . import sql, timeline
 from .clock import utcnow
 from .db import db, is_postgresql
-from .derived import REDERIVE_BATCH, claim_terms, refresh_claim, refresh_claims
+from .derived import (
+    REDERIVE_BATCH,
+    claim_terms,
+    rederive_claims,
+    refresh_claim,
+    refresh_claims,
+)
 from .errors import Conflict, Invalid, NotFound
 from .models import (
     Attribution,
@@ -23,7 +29,6 @@ from .models import (
     Relay,
     Source,
     SourceRevision,
-    TermSpan,
 )
 
 # Source fields the status rules read; a change to one re-derives the source's claims.
@@ -63,12 +68,11 @@ def lock_group_keys(*keys):
 
 def lock_claims(claim_ids):
     """Lock these claims, in id order, for the rest of the transaction."""
-    query = (
-        Claim.select()
-        .where(Claim.id.in_(sorted(claim_ids)))
-        .order_by(Claim.id)
-    )
-    return list(locking(query))
+    return [
+        claim
+        for chunk in sql.chunks(sorted(claim_ids))
+        for claim in sql.select(Claim, f"id IN ({sql.marks(len(chunk))}) ORDER BY id", chunk, "FOR UPDATE")
+    ]
 
 
 def lock_claim(claim_id):
@@ -128,7 +132,7 @@ def update_source(source_id, changes, check_precondition=lambda source: None, pr
         if rederive:
             _record_source_revision(source, now)
             for done, batch in enumerate(timeline.chunks(claim_ids, REDERIVE_BATCH), 1):
-                refresh_claims(lock_claims(batch), "source_change", source.id, now)
+                rederive_claims(batch, "source_change", source.id, now)
                 progress(min(done * REDERIVE_BATCH, len(claim_ids)))
     return source
 
@@ -247,72 +251,6 @@ def create_claim(data):
     return claim
 
 
-def create_claims(claims, documents, now):
-    """Create many claims with their attributions in the current transaction (bulk import).
-
-    What create_claim does for one claim, with batched inserts: the caller has validated
-    each claim and checked and locked what its attributions name inside a claim_write()
-    (`documents` maps each cited document id to its row), and read `now` with
-    timeline.write_moment(). An attribution may carry `retracted_at` and
-    `retraction_reason` (an imported retraction). Returns the new Claim rows, derived.
-    """
-    rows = [
-        {"id": claim_id, "created_at": now, "updated_at": now, "status": "unconfirmed", "confidence": None,
-         "likelihood": None, "explanation": [], "origins": [], **{f: data[f] for f in CLAIM_FIELDS}}
-        for claim_id, data in zip(_new_ids(Claim, len(claims)), claims, strict=True)
-    ]
-    timeline.insert_rows(Claim, rows)
-    timeline.insert_rows(ClaimRevision, [
-        {"claim": row["id"], "valid_from": now, **{f: row[f] for f in CLAIM_FIELDS}} for row in rows
-    ])
-    created = [Claim(**row) for row in rows]
-    # A new claim has no open term spans: record_terms would only add these, one query per claim.
-    timeline.insert_rows(TermSpan, [
-        {"claim": claim.id, "kind": kind, "term": term, "valid_from": timeline.micros(now, None),
-         "valid_to": timeline.FOREVER}
-        for claim in created for kind, term in sorted(claim_terms(claim))
-    ])
-    cited = [(row["id"], a) for row, data in zip(rows, claims, strict=True) for a in data.get("attributions", [])]
-    attribution_ids = _new_ids(Attribution, len(cited))
-    timeline.insert_rows(Attribution, [
-        _attribution_row(attribution_id, claim_id, a, documents.get(a.get("document_id")), now)
-        for attribution_id, (claim_id, a) in zip(attribution_ids, cited, strict=True)
-    ])
-    timeline.insert_rows(Relay, [
-        {"attribution": attribution_id, "position": i, "source": s}
-        for attribution_id, (_, a) in zip(attribution_ids, cited, strict=True)
-        for i, s in enumerate(a.get("via") or [])
-    ])
-    for start in range(0, len(created), REDERIVE_BATCH):
-        refresh_claims(created[start:start + REDERIVE_BATCH], "created", None, now, always=True)
-    return created
-
-
-def _attribution_row(attribution_id, claim_id, data, document, now):
-    """An Attribution row as _insert_attribution stores it, retraction included."""
-    published_at = data.get("published_at") or (document.published_at if document else None)
-    return {
-        "id": attribution_id, "claim": claim_id, "source": data["source"], "document": document.id if document else None,
-        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
-        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
-        "retracted_at": data.get("retracted_at"), "retraction_reason": data.get("retraction_reason"),
-    }
-
-
-def _new_ids(model, count):
-    """`count` fresh ids for a model's rows, in ascending order, taken inside the write transaction."""
-    if count == 0:
-        return []
-    if is_postgresql():  # from the table's sequence
-        cursor = db.execute_sql(
-            "SELECT nextval(%s) FROM generate_series(1, %s)", (f"{model._meta.table_name}_id_seq", count)
-        )
-        return sorted(row[0] for row in cursor)
-    # SQLite: BEGIN IMMEDIATE holds the only write lock, so the ids after the largest are free.
-    start = model.select(fn.MAX(model.id)).scalar() or 0
-    return list(range(start + 1, start + 1 + count))
-
-
 def update_claim(claim_id, changes, check_precondition):
     """Change a claim's own fields; `check_precondition(claim)` enforces If-Match inside the transaction."""
     with claim_write():
@@ -401,17 +339,19 @@ def _lock_references(data, prefix=""):
 def _insert_attribution(claim, data, document, now):
     """Store an attribution, its references checked and locked by _lock_references, with its relays."""
     published_at = data.get("published_at") or (document.published_at if document else None)
-    attribution = Attribution.create(
-        claim=claim.id, source=data["source"], document=document.id if document else None,
-        stance=data["stance"], basis=data["basis"], confidence=data["confidence"],
-        quote=data.get("quote"), published_at=published_at, recorded_at=now,
+    values = {
+        "claim": claim.id, "source": data["source"], "document": document.id if document else None,
+        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
+        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
+    }
+    [(attribution_id,)] = sql.rows(
+        f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *values)}) "
+        f"VALUES ({sql.marks(len(values))}) RETURNING id",
+        [Attribution._meta.fields[name].db_value(value) for name, value in values.items()],
     )
-    via = list(data.get("via") or [])
-    if via:
-        Relay.insert_many(
-            [{"attribution": attribution.id, "position": i, "source": s} for i, s in enumerate(via)]
-        ).execute()
-    return attribution
+    sql.insert(Relay, ("attribution", "position", "source"),
+               [(attribution_id, i, s) for i, s in enumerate(data.get("via") or [])])
+    return Attribution(id=attribution_id, **values)
 
 
 def _usable_document(document_id, quote, prefix):
@@ -429,12 +369,10 @@ def _usable_document(document_id, quote, prefix):
 def _require_sources(fields_to_ids, share_lock=False):
     """Every referenced source must exist; the 422 names the field."""
     wanted = sorted({i for ids in fields_to_ids.values() for i in ids})
-    query = (
-        Source.select(Source.id)
-        .where(Source.id.in_(wanted))
-        .order_by(Source.id)
-    )
-    found = {s.id for s in (locking(query, "FOR SHARE") if share_lock else query)} if wanted else set()
+    query = f"SELECT id FROM {sql.table(Source)} WHERE id IN ({sql.marks(len(wanted))}) ORDER BY id"
+    if share_lock and db.obj.for_update:
+        query += " FOR SHARE"
+    found = {source_id for (source_id,) in sql.rows(query, wanted)} if wanted else set()
     for field, ids in fields_to_ids.items():
         missing = [i for i in ids if i not in found]
         if missing:

@@ -126,11 +126,8 @@ def is_active(statement, as_of=None, published_before=None):
         return False
     if statement.retracted_at is not None and (as_of is None or statement.retracted_at <= as_of):
         return False
-    if published_before is not None:
-        # A statement with no publication time of its own counts as published when recorded.
-        published = statement.published_at or statement.recorded_at
-        if published > published_before:
-            return False
+    if published_before is not None and published(statement) > published_before:
+        return False
     return True
 
 
@@ -145,20 +142,28 @@ def derive_status(statements, sources, parties, as_of=None, published_before=Non
     return Derivation(status, confidence, likelihood(confidence), tuple(explanation), origins)
 
 
-def world_timeline(statements, sources, parties, current=None):
+def world_timeline(statements, sources, parties, current=None, derive=None):
     """The claim's derivation over world time, as known now: [(published_from, Derivation)], oldest first.
 
     The first step (from None, the beginning of time) counts no statement; each later step
     starts at a distinct publication time of a statement active now and holds until the next.
     The last step counts every active statement: it is `current`, the derivation now, when given.
+    `derive(statements)`, when given, stands for derive_status over those statements (a caller's cache).
     """
+    derive = derive or (lambda counted: derive_status(counted, sources, parties))
     active = [s for s in statements if is_active(s)]
-    times = sorted({s.published_at or s.recorded_at for s in active})
+    times = sorted({published(s) for s in active})
     steps = [(None, NOTHING_ACTIVE)]
-    steps += [(moment, derive_status(active, sources, parties, published_before=moment)) for moment in times[:-1]]
+    # What derive_status(active, ..., published_before=moment) counts: the statements published by then.
+    steps += [(moment, derive([s for s in active if published(s) <= moment])) for moment in times[:-1]]
     if times:
-        steps.append((times[-1], current or derive_status(active, sources, parties)))
+        steps.append((times[-1], current or derive(active)))
     return steps
+
+
+def published(statement):
+    """When a statement counts as published: its publication time, or when it was recorded if it has none."""
+    return statement.published_at or statement.recorded_at
 
 
 def collect_origins(statements, sources, parties):

@@ -15,10 +15,12 @@ Times here are integer microseconds (service.clock.to_micros).
 """
 
 from collections import Counter
+from typing import NamedTuple
 
+import orjson
 from peewee import fn
 
-from . import compiled, world_tally
+from . import compiled, sql, world_tally
 from .clock import BEGINNING, FOREVER, to_micros
 from .db import db, is_postgresql, write_time
 from .models import (
@@ -32,6 +34,7 @@ from .models import (
     WorldState,
 )
 from .rules import STATUSES
+from .sql import chunks, run_many
 
 # Deltas written since the last checkpoint before the next one is taken.
 CHECKPOINT_EVERY = 2000
@@ -100,19 +103,25 @@ def record_states(changes, now):
     insert_rows(ClaimState, [
         {"claim": claim_id, "valid_from": at, "valid_to": FOREVER, **new} for claim_id, _, new in changed
     ])
-    _record_tally([(old, new) for _, old, new in changed], at)
+    _record_tally([(_counted(old), _counted(new)) for _, old, new in changed], at)
 
 
-def _record_tally(changes, at):
-    """Append one delta per (source, status) whose count these changes moved."""
+def _record_tally(moves, at):
+    """Append one delta per (source, status) whose count these moves changed: moves are
+    (old (status, origin sources) or None, new (status, origin sources))."""
     counts = Counter()
-    for old, new in changes:
-        for shape, sign in ((old, -1), (new, 1)):
-            if shape is not None:
-                for source in origin_sources(shape["origins"]) | {OVERALL}:
-                    counts[source, shape["status"]] += sign
+    for old, new in moves:
+        for side, sign in ((old, -1), (new, 1)):
+            if side is not None:
+                status, sources = side
+                for source in sources | {OVERALL}:
+                    counts[source, status] += sign
     rows = [{"at": at, "source": s, "status": st, "delta": n} for (s, st), n in counts.items() if n]
     insert_rows(TallyDelta, rows)
+
+
+def _counted(shape):
+    return None if shape is None else (shape["status"], origin_sources(shape["origins"]))
 
 
 def record_worlds(worlds):
@@ -131,6 +140,99 @@ def record_worlds(worlds):
             sources += [{**span, "source": s, "status": shape["status"]} for s in origin_sources(shape["origins"])]
     insert_rows(WorldState, states)
     insert_rows(WorldSource, sources)
+
+
+class Fields(NamedTuple):
+    """A claim's derived fields as stored: the lists as JSON text, so stored and new compare as text."""
+
+    status: str
+    confidence: float | None
+    likelihood: str | None
+    explanation: str
+    origins: str
+
+
+def same_fields(new, old):
+    """Whether two stored forms hold the same values: as text, or parsed when only the text differs
+    (a row written by an older serializer)."""
+    if new == old:
+        return True
+    if old is None or new[:3] != old[:3]:
+        return False
+    if new.explanation != old.explanation and orjson.loads(new.explanation) != orjson.loads(old.explanation):
+        return False
+    return new.origins == old.origins or orjson.loads(new.origins) == orjson.loads(old.origins)
+
+
+def store_states(states, at, fresh=False):
+    """What record_states does, for derivations in stored form: states are (Target, new Fields, new origin
+    sources) of claims whose fields changed (service.derived); `fresh` claims have no state yet."""
+    if not states:
+        return
+    if not fresh:
+        for chunk in chunks([target.id for target, _, _ in states]):
+            sql.run(f"UPDATE {sql.table(ClaimState)} SET valid_to = {db.param} "
+                    f"WHERE claim_id IN ({sql.marks(len(chunk))}) AND valid_to = {db.param}", [at, *chunk, FOREVER])
+        # A second change in one transaction replaces the first: no empty interval is kept.
+        for chunk in chunks([target.id for target, _, _ in states if target.touched_now]):
+            sql.run(f"DELETE FROM {sql.table(ClaimState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
+                    f"AND valid_from = {db.param} AND valid_to = {db.param}", [*chunk, at, at])
+    sql.insert(ClaimState, ("claim", "valid_from", "valid_to", *DERIVED_FIELDS),
+               [(target.id, at, FOREVER, *new) for target, new, _ in states])
+    _record_tally([
+        (None if fresh else (target.stored.status, origin_sources(orjson.loads(target.stored.origins))),
+         (new.status, sources))
+        for target, new, sources in states
+        # The same status and origins move no count (a re-grade that only rewrites explanations).
+        if fresh or (target.stored.status, target.stored.origins) != (new.status, new.origins)
+    ], at)
+
+
+def store_worlds(worlds, stored=None, fresh=False):
+    """Store world-time timelines: worlds maps claim id -> [(published_from, Fields, origin sources)].
+
+    A claim whose `stored` steps start at the same moments gets only its changed steps
+    rewritten; any other is replaced whole (`fresh` claims have nothing to delete).
+    """
+    replaced, updates, respanned, unspanned = [], [], [], []
+    for claim_id, steps in worlds.items():
+        old = None if stored is None else stored.get(claim_id)
+        if not old or [start for start, _ in old] != [start for start, _, _ in steps]:
+            replaced.append(claim_id)
+            continue
+        ends = [start for start, _, _ in steps[1:]] + [FOREVER]
+        for (start, new, sources), (_, before), end in zip(steps, old, ends, strict=True):
+            if same_fields(new, before):
+                continue
+            updates.append((*new, claim_id, start))
+            old_sources = origin_sources(orjson.loads(before.origins)) if new.origins != before.origins else sources
+            if new.status != before.status or sources != old_sources:
+                respanned.append((claim_id, start, end, new.status, sources))
+                unspanned.append((start, end, before.status, old_sources))
+    # The counts at world times (service.world_tally) lose the spans replaced and gain the new ones.
+    lost = unspanned + ([] if fresh else world_tally.stored_spans(replaced))
+    if not fresh:
+        for chunk in chunks(replaced):
+            for model in (WorldState, WorldSource):
+                sql.run(f"DELETE FROM {sql.table(model)} WHERE claim_id IN ({sql.marks(len(chunk))})", chunk)
+    spans = []
+    for claim_id in replaced:
+        starts = [start for start, _, _ in worlds[claim_id]]
+        spans += [(claim_id, start, end, fields, sources)
+                  for (start, fields, sources), end in zip(worlds[claim_id], starts[1:] + [FOREVER], strict=True)]
+    sql.insert(WorldState, ("claim", "published_from", "published_to", *DERIVED_FIELDS),
+               [(claim_id, start, end, *fields) for claim_id, start, end, fields, _ in spans])
+    assignments = ", ".join(f'"{name}" = {db.param}' for name in DERIVED_FIELDS)
+    sql.run_many(f"UPDATE {sql.table(WorldState)} SET {assignments} "
+                 f"WHERE claim_id = {db.param} AND published_from = {db.param}", updates)
+    sql.run_many(f"DELETE FROM {sql.table(WorldSource)} WHERE claim_id = {db.param} AND published_from = {db.param}",
+                 [(claim_id, start) for claim_id, start, _, _, _ in respanned])
+    spans = [(claim_id, start, end, fields.status, sources) for claim_id, start, end, fields, sources in spans]
+    world_tally.replace_spans(lost, [span[1:] for span in spans + respanned])
+    sql.insert(WorldSource, ("claim", "published_from", "published_to", "status", "source"), [
+        (claim_id, start, end, status, source)
+        for claim_id, start, end, status, sources in spans + respanned for source in sorted(sources)
+    ])
 
 
 def record_terms(claim_id, terms, now):
@@ -161,14 +263,8 @@ def insert_rows(model, rows):
     fields = [model._meta.fields[name] for name in rows[0]]
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
     marks = ", ".join([db.param] * len(fields))
-    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    db.cursor().executemany(sql, [[field.db_value(row[field.name]) for field in fields] for row in rows])
-
-
-def chunks(items, size=900):
-    """Slices small enough for one statement's bound parameters on every database."""
-    items = list(items)
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    statement = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+    run_many(statement, [[field.db_value(row[field.name]) for field in fields] for row in rows])
 
 
 # --- counts by status ---------------------------------------------------------------
@@ -245,11 +341,14 @@ def checkpoint_if_due():
     writer holds the delta table in ROW EXCLUSIVE mode from before it reads its write
     time (write_moment), and this lock waits for them all.
     """
-    last = TallyCheckpoint.select().order_by(TallyCheckpoint.at.desc()).first()
-    through = last.through_id if last is not None else 0
-    newest = TallyDelta.select(fn.MAX(TallyDelta.id)).scalar() or 0
-    if newest - through < CHECKPOINT_EVERY:
+    # Every write asks, so in one query written once: deltas since the last checkpoint (None: none at all).
+    [(gathered,)] = sql.rows(
+        f"SELECT (SELECT MAX(id) FROM {sql.table(TallyDelta)}) - COALESCE("
+        f"(SELECT through_id FROM {sql.table(TallyCheckpoint)} ORDER BY at DESC LIMIT 1), 0)"
+    )
+    if gathered is None or gathered < CHECKPOINT_EVERY:
         return None
+    last = TallyCheckpoint.select().order_by(TallyCheckpoint.at.desc()).first()
     with db.atomic():
         if is_postgresql():
             db.execute_sql("SET LOCAL lock_timeout = '2s'")

@@ -66,19 +66,34 @@ def rewrite(worlds):
     """
     if not _following.get() or not worlds:
         return
-    moves = Counter()
-    for published_from, published_to, status, origins in _old_rows(list(worlds)):
-        _move(moves, published_from, status, origins, -1)
-        _move(moves, published_to, status, origins, 1)
+    new = []
     for steps in worlds.values():
-        previous = None
-        for start, shape in steps:
-            at = BEGINNING if start is None else to_micros(start)
-            _move(moves, at, shape["status"], shape["origins"], 1)
-            if previous is not None:
-                _move(moves, at, previous["status"], previous["origins"], -1)
-            previous = shape
+        starts = [BEGINNING if start is None else to_micros(start) for start, _ in steps]
+        new += [(start, end, shape["status"], _sources(shape["origins"]))
+                for start, end, (_, shape) in zip(starts, starts[1:] + [FOREVER], steps, strict=True)]
+    replace_spans(stored_spans(list(worlds)), new)
+
+
+def replace_spans(old, new):
+    """Log how replacing world-time spans `old` by `new` moves the counts; a span is
+    (published_from, published_to, status, its origin sources)."""
+    if not _following.get():
+        return
+    moves = Counter()
+    for spans, sign in ((old, -1), (new, 1)):
+        for published_from, published_to, status, sources in spans:
+            _move(moves, published_from, status, sources, sign)
+            _move(moves, published_to, status, sources, -sign)
     _append([(at, source, status, n) for (at, source, status), n in moves.items() if n])
+
+
+def stored_spans(ids):
+    """The stored world-time spans of these claims, as replace_spans takes them."""
+    return [(begin, end, status, _sources(origins)) for begin, end, status, origins in _old_rows(ids)]
+
+
+def _sources(origins):
+    return {source for origin in origins for source in origin["sources"]}
 
 
 def _old_rows(ids):
@@ -95,12 +110,12 @@ def _old_rows(ids):
         yield from ((begin, end, status, orjson.loads(origins)) for begin, end, status, origins in rows)
 
 
-def _move(moves, at, status, origins, sign):
+def _move(moves, at, status, sources, sign):
     """Add `sign` at `at` to the count of `status`, overall and under each origin source; FOREVER never comes."""
     if at >= FOREVER:
         return
     moves[at, OVERALL, status] += sign
-    for source in {source for origin in origins for source in origin["sources"]}:
+    for source in sources:
         moves[at, source, status] += sign
 
 

@@ -1,0 +1,121 @@
+"""A quick reading of the common bulk claim line: exactly what the API's schemas would load, or None.
+
+Validating each line with marshmallow's ClaimSchema and AttributionLineSchema cost
+more than writing it. This reads a claim line that is plainly valid (known keys only,
+the right types, lengths, slugs, choices and ranges) and returns what the schemas
+would have returned. Anything else, including every line with an error, gets None,
+and the caller validates it with the schemas, which say what is wrong in their own
+words: the report's messages never come from here. Times are read by the schemas'
+own fields. tests/test_claim_lines.py holds the two readings equal.
+"""
+
+from marshmallow import ValidationError
+
+from .fields import LONE_SURROGATE
+from .identifiers import MAX_ID, SLUG
+from .rules import BASES, STANCES
+from .schemas import AttributionSchema, ClaimSchema
+
+CLAIM_KEYS = frozenset({"text", "subjects", "parties", "event_time", "attributions"})
+ATTRIBUTION_KEYS = frozenset({"source", "via", "document_id", "stance", "basis", "confidence", "quote", "published_at"})
+LINE_KEYS = frozenset({"retracted", "retraction_reason", "document_key"})
+EVENT_TIME = ClaimSchema().fields["event_time"]
+PUBLISHED_AT = AttributionSchema().fields["published_at"]
+
+
+class NotPlain(Exception):
+    """The line is not plainly valid: the schemas must read it."""
+
+
+def read_claim_line(obj):
+    """(data, extras) as bulk.parse_line would get them from the schemas for a claim line (`type` taken
+    off), or None when the line is not plainly valid. `obj` is left as it was."""
+    try:
+        return _claim(obj)
+    except NotPlain:
+        return None
+
+
+def _claim(obj):
+    _require(CLAIM_KEYS.issuperset(obj))
+    data = {
+        "text": _text(obj.get("text"), 1, 2000),
+        "subjects": [_text(s, 1, 200) for s in _list(obj, "subjects", 50)],
+        "parties": _distinct([_slug(p) for p in _list(obj, "parties", 50)]),
+        "event_time": _time(EVENT_TIME, obj.get("event_time")),
+    }
+    if "attributions" not in obj:
+        data["attributions"] = []
+        return data, None
+    read = [_attribution(a) for a in _list(obj, "attributions", 100)]
+    data["attributions"] = [attribution for attribution, _ in read]
+    return data, [extras for _, extras in read]
+
+
+def _attribution(obj):
+    _require(isinstance(obj, dict) and (ATTRIBUTION_KEYS | LINE_KEYS).issuperset(obj))
+    confidence = obj.get("confidence")
+    _require(type(confidence) in (int, float) and 0 <= confidence <= 1)
+    document_id = obj.get("document_id")
+    _require(document_id is None or (type(document_id) is int and 1 <= document_id <= MAX_ID))
+    stance, basis = obj.get("stance"), obj.get("basis")
+    _require(isinstance(stance, str) and stance in STANCES and isinstance(basis, str) and basis in BASES)
+    attribution = {
+        "source": _slug(obj.get("source")),
+        "via": _distinct([_slug(s) for s in _list(obj, "via", 20)]),
+        "document_id": document_id,
+        "stance": stance,
+        "basis": basis,
+        "confidence": float(confidence),
+        "quote": _optional_text(obj.get("quote"), None, 2000),
+        "published_at": _time(PUBLISHED_AT, obj.get("published_at")),
+    }
+    retracted = obj.get("retracted", False)
+    _require(retracted is True or retracted is False)
+    extras = {
+        "retracted": retracted,
+        "retraction_reason": _optional_text(obj.get("retraction_reason"), 1, 2000),
+        "document_key": _optional_text(obj.get("document_key"), 1, 200),
+    }
+    _require(retracted == (extras["retraction_reason"] is not None))
+    return attribution, extras
+
+
+def _require(condition):
+    if not condition:
+        raise NotPlain
+
+
+def _list(obj, key, longest):
+    items = obj.get(key, [])
+    _require(type(items) is list and len(items) <= longest)
+    return items
+
+
+def _text(value, shortest, longest):
+    _require(isinstance(value, str) and (shortest is None or len(value) >= shortest) and len(value) <= longest
+             and "\x00" not in value and (value.isascii() or LONE_SURROGATE.search(value) is None))
+    return value
+
+
+def _optional_text(value, shortest, longest):
+    return None if value is None else _text(value, shortest, longest)
+
+
+def _slug(value):
+    _require(_text(value, None, 64) and SLUG.fullmatch(value) is not None)
+    return value
+
+
+def _distinct(items):
+    _require(len(set(items)) == len(items))
+    return items
+
+
+def _time(field, value):
+    if value is None:
+        return None
+    try:
+        return field.deserialize(value)
+    except ValidationError:
+        raise NotPlain from None

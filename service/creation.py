@@ -1,0 +1,105 @@
+"""Creating many claims in one transaction: the bulk import's write (ledger.create_claim does one).
+
+The new claims are derived from the statements in hand, before anything is read back
+(service.derived.derive_created), and every row is inserted in its stored form with
+one prepared statement per table.
+"""
+
+from peewee import fn
+
+from . import sql, timeline
+from .clock import to_micros
+from .db import db, is_postgresql
+from .derived import Target, derive_created, json_text, store_created, terms_of
+from .facts import source_facts
+from .ledger import CLAIM_FIELDS
+from .models import Attribution, Claim, ClaimRevision, Relay, TermSpan
+from .rules import Statement
+
+
+def create_claims(claims, documents, now):
+    """Create many claims with their attributions in the current transaction (bulk import).
+
+    What create_claim does for one claim, with batched inserts: the caller has validated
+    each claim and checked and locked what its attributions name inside a claim_write()
+    (`documents` maps each cited document id to its row), and read `now` with
+    timeline.write_moment(). An attribution may carry `retracted_at` and
+    `retraction_reason` (an imported retraction). Each claim is derived from the
+    statements in hand, before anything is read back, and its row inserted with the
+    derived fields. Returns the new claims' ids, in order.
+    """
+    claim_ids = _new_ids(Claim, len(claims))
+    cited = [
+        (claim_id, a, documents.get(a.get("document_id")))
+        for claim_id, data in zip(claim_ids, claims, strict=True) for a in data["attributions"]
+    ]
+    statements = [
+        _statement(attribution_id, a, document, now)
+        for attribution_id, (_, a, document) in zip(_new_ids(Attribution, len(cited)), cited, strict=True)
+    ]
+    by_claim = {claim_id: [] for claim_id in claim_ids}
+    for (claim_id, _, _), statement in zip(cited, statements, strict=True):
+        by_claim[claim_id].append(statement)
+    named = {s.source for s in statements} | {r for s in statements for r in s.via}
+    targets = [Target(claim_id, data["parties"], None, False) for claim_id, data in zip(claim_ids, claims, strict=True)]
+    changes = derive_created(targets, by_claim, source_facts(named), now)
+    _insert_claims(claim_ids, claims, [new for _, new, _ in changes.states], to_micros(now))
+    _insert_attributions(cited, statements)
+    store_created(changes, now)
+    return claim_ids
+
+
+def _statement(attribution_id, data, document, now):
+    """The rule Statement of an attribution being created, as it will be stored (an imported retraction too)."""
+    return Statement(
+        id=attribution_id, source=data["source"], stance=data["stance"], basis=data["basis"],
+        confidence=data["confidence"], recorded_at=now, via=tuple(data["via"]),
+        published_at=data.get("published_at") or (document.published_at if document else None),
+        retracted_at=data.get("retracted_at"),
+    )
+
+
+def _insert_claims(claim_ids, claims, derived, at):
+    """Insert new claims with their derived fields (service.timeline.Fields), first revisions and term spans."""
+    own = [(claim_id, data["text"], json_text(data["subjects"]), json_text(data["parties"]),
+            None if data["event_time"] is None else to_micros(data["event_time"]))
+           for claim_id, data in zip(claim_ids, claims, strict=True)]
+    sql.insert(Claim, ("id", *CLAIM_FIELDS, "created_at", "updated_at", *timeline.DERIVED_FIELDS),
+               [(*fields, at, at, *new) for fields, new in zip(own, derived, strict=True)])
+    sql.insert(ClaimRevision, ("claim", *CLAIM_FIELDS, "valid_from"), [(*fields, at) for fields in own])
+    # A new claim has no open term spans: record_terms would only add these, one query per claim.
+    sql.insert(TermSpan, ("claim", "kind", "term", "valid_from", "valid_to"), [
+        (claim_id, kind, term, at, timeline.FOREVER)
+        for claim_id, data in zip(claim_ids, claims, strict=True)
+        for kind, term in sorted(terms_of(data["text"], data["subjects"], data["parties"]))
+    ])
+
+
+def _insert_attributions(cited, statements):
+    """Insert the attributions of new claims, as their Statements say, with their quotes, documents and relays."""
+    def micros(moment):
+        return None if moment is None else to_micros(moment)
+
+    sql.insert(Attribution, ("id", "claim", "source", "document", "stance", "basis", "confidence", "quote",
+                             "published_at", "recorded_at", "retracted_at", "retraction_reason"), [
+        (s.id, claim_id, s.source, document.id if document else None, s.stance, s.basis, s.confidence,
+         a.get("quote"), micros(s.published_at), micros(s.recorded_at), micros(s.retracted_at),
+         a.get("retraction_reason"))
+        for (claim_id, a, document), s in zip(cited, statements, strict=True)
+    ])
+    sql.insert(Relay, ("attribution", "position", "source"),
+               [(s.id, i, source) for s in statements for i, source in enumerate(s.via)])
+
+
+def _new_ids(model, count):
+    """`count` fresh ids for a model's rows, in ascending order, taken inside the write transaction."""
+    if count == 0:
+        return []
+    if is_postgresql():  # from the table's sequence
+        cursor = db.execute_sql(
+            "SELECT nextval(%s) FROM generate_series(1, %s)", (f"{model._meta.table_name}_id_seq", count)
+        )
+        return sorted(row[0] for row in cursor)
+    # SQLite: BEGIN IMMEDIATE holds the only write lock, so the ids after the largest are free.
+    start = model.select(fn.MAX(model.id)).scalar() or 0
+    return list(range(start + 1, start + 1 + count))
