@@ -1,7 +1,7 @@
 """The hot reads: claims, their attributions and their sources' names in the public shape, now or at a past time.
 
 Single claims and list pages are the service's most frequent requests, so their
-statements are compiled once (service.compiled) and rows go straight into the
+statements are compiled once (service.sql) and rows go straight into the
 public shape, without model rows. A claim at a knowledge time (`as_of`) takes its
 own fields from its revisions and its derived fields from its ClaimState row; at a
 world time (`published_before`), its fields now and its WorldState row. Both times
@@ -11,7 +11,7 @@ at once have no stored state: service.queries re-derives those.
 import orjson
 from peewee import JOIN, fn
 
-from . import compiled
+from . import sql
 from .clock import from_micros, to_micros
 from .models import Attribution, Claim, ClaimRevision, ClaimState, Relay, Source, SourceRevision, WorldState
 from .timeline import DERIVED_FIELDS
@@ -128,12 +128,12 @@ def claim_views(ids, as_of=None, published_before=None):
         return []
     if as_of is not None:
         at = to_micros(as_of)
-        rows = compiled.rows(_claims_as_of, [at, at, at, *ids, at])
+        rows = sql.compiled_rows(_claims_as_of, [at, at, at, *ids, at])
     elif published_before is not None:
         at = to_micros(published_before)
-        rows = compiled.rows(_claims_published_before, [at, at, *ids])
+        rows = sql.compiled_rows(_claims_published_before, [at, at, *ids])
     else:
-        rows = compiled.rows(_claims, ids)
+        rows = sql.compiled_rows(_claims, ids)
     views = {}
     for (id_, text, subjects, parties, event_time, created_at, revised_at, derived_at, status, confidence,
          likelihood, explanation, origins) in rows:
@@ -163,14 +163,14 @@ def attribution_views(claim_ids, as_of=None):
         return by_claim
     at = None if as_of is None else to_micros(as_of)
     params = list(by_claim) if at is None else [*by_claim, at]
-    for view in _attribution_rows(compiled.rows(_attributions, params, ("claim", at is not None)), at):
+    for view in _attribution_rows(sql.compiled_rows(_attributions, params, ("claim", at is not None)), at):
         by_claim[view["claim_id"]].append(view)
     return by_claim
 
 
 def attribution_view(attribution_id):
     """One attribution in the public shape now."""
-    [view] = _attribution_rows(compiled.rows(_attributions, [attribution_id], ("id", False)))
+    [view] = _attribution_rows(sql.compiled_rows(_attributions, [attribution_id], ("id", False)))
     return view
 
 
@@ -208,13 +208,13 @@ def source_names(source_ids, as_of=None):
     if not ids:
         return {}
     if as_of is None:
-        return dict(compiled.rows(_names, ids))
-    return dict(compiled.rows(_names_as_of, [*ids, to_micros(as_of)]))
+        return dict(sql.compiled_rows(_names, ids))
+    return dict(sql.compiled_rows(_names_as_of, [*ids, to_micros(as_of)]))
 
 
 def newest_claim_id():
     """The highest claim id now (0 for an empty ledger)."""
-    [(newest,)] = compiled.rows(_newest, ())
+    [(newest,)] = sql.compiled_rows(_newest, ())
     return newest or 0
 
 
@@ -223,4 +223,4 @@ def ids_by_state(statuses, minimum_confidence, low, high, limit):
     `minimum_confidence` (None: any), newest first, at most `limit`."""
     with_minimum = minimum_confidence is not None
     params = [low, high, *statuses, *([minimum_confidence] if with_minimum else []), limit]
-    return [claim_id for (claim_id,) in compiled.rows(_by_state, params, (len(statuses), with_minimum))]
+    return [claim_id for (claim_id,) in sql.compiled_rows(_by_state, params, (len(statuses), with_minimum))]

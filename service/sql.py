@@ -1,9 +1,11 @@
-"""SQL text for the write path's hot statements, built once per shape instead of compiled by peewee per run.
+"""SQL for the hot statements, made once per shape instead of compiled by peewee at every run.
 
 peewee compiles every query it runs (about 0.25 ms for a small one, far more for an
 `IN` list of hundreds of ids); a write runs the same few statements for every claim
-it touches. These helpers give their text, with the database's own placeholder, from
-the models' table and column names, and run them on the request's connection.
+it touches, and a read of a claim or a page the same few for every request. Two ways
+here, both run on the request's connection: the write path's statements as text, from
+the models' table and column names with the database's own placeholder; and the reads'
+as peewee queries, compiled once per database and shape (compiled_rows).
 """
 
 import functools
@@ -64,6 +66,23 @@ def run_many(sql, params):
     if params:
         with __exception_wrapper__:
             db.cursor().executemany(sql, params)
+
+
+def compiled_rows(statement, params, shape=None):
+    """The raw rows of statement(shape, params), a function giving a peewee query, whose SQL is compiled once per
+    database, shape and number of parameters."""
+    params = list(params)
+    return db.execute_sql(_compiled(type(db.obj), statement, shape, len(params)), params).fetchall()
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(database, statement, shape, count):
+    """The SQL text of a statement; it must take its parameters in the order its SQL names them (checked here)."""
+    stand_ins = list(range(1, count + 1))
+    text, params = statement(shape, stand_ins).sql()
+    if [float(p) for p in params] != stand_ins:
+        raise AssertionError(f"{statement.__name__} does not name its parameters in the order it takes them")
+    return text
 
 
 def chunks(items, size=900):

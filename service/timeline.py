@@ -20,7 +20,7 @@ from typing import NamedTuple
 import orjson
 from peewee import fn
 
-from . import compiled, sql, world_tally
+from . import sql, world_tally
 from .clock import BEGINNING, FOREVER, to_micros
 from .db import db, is_postgresql, write_time
 from .models import (
@@ -278,11 +278,11 @@ def counts_at(as_of=None):
     at = micros(as_of, FOREVER)
     totals = Counter()
     since = BEGINNING
-    for checkpoint_id, checkpoint_at in compiled.rows(_latest_checkpoint, [at, 1]):
+    for checkpoint_id, checkpoint_at in sql.compiled_rows(_latest_checkpoint, [at, 1]):
         totals.update({(source, status): total
-                       for source, status, total in compiled.rows(_checkpoint_counts, [checkpoint_id])})
+                       for source, status, total in sql.compiled_rows(_checkpoint_counts, [checkpoint_id])})
         since = checkpoint_at
-    for source, status, delta in compiled.rows(_deltas_between, [since, at]):
+    for source, status, delta in sql.compiled_rows(_deltas_between, [since, at]):
         totals[source, status] += int(delta)
     return split_counts(totals)
 

@@ -7,7 +7,7 @@ import pytest
 
 SERVICE = Path(__file__).resolve().parent.parent / "service"
 # The ledger's own modules: rules, reads, writes, time, jobs, checks. They raise service.errors, never HTTP.
-DOMAIN = ("rules", "facts", "ledger", "creation", "derived", "sql", "compiled", "reads", "progress", "filters", "rebuild",
+DOMAIN = ("rules", "facts", "ledger", "creation", "derived", "sql", "reads", "progress", "filters", "rebuild",
           "metrics", "queries", "timeline", "jobs", "verify", "search", "models", "errors", "identifiers", "clock", "db",
           "idempotency", "tally", "world_tally", "interchange")
 # The HTTP layer, in our package and outside it.
