@@ -10,7 +10,8 @@ process of its own (`python -m service.jobs ID`: its time includes the process's
 start), while a writer in this process adds an attribution every WRITE_EVERY seconds
 and counts how long each waited and how many failed; the job process's peak RSS is
 reported too. Run: `python bench/scale.py 10000 100000` (sizes).
-REPORTEDLY_BENCH_DATABASE_URL set to a PostgreSQL URL adds a run there (in a new schema).
+REPORTEDLY_BENCH_DATABASE_URL set to a PostgreSQL URL adds a run there (in a new schema);
+--postgresql-only runs only that one.
 """
 
 import json
@@ -218,10 +219,12 @@ def report(title, sizes, runs):
 
 
 def main(argv):
-    sizes = [int(a) for a in argv[1:]] or [10_000, 100_000]
+    only_postgresql = "--postgresql-only" in argv
+    sizes = [int(a) for a in argv[1:] if a != "--postgresql-only"] or [10_000, 100_000]
     folder = Path(tempfile.mkdtemp(prefix="reportedly-scale-"))
-    runs = [measure(f"sqlite:///{folder / f'ledger-{size}.db'}", size, folder) for size in sizes]
-    report("SQLite", sizes, runs)
+    if not only_postgresql:
+        runs = [measure(f"sqlite:///{folder / f'ledger-{size}.db'}", size, folder) for size in sizes]
+        report("SQLite", sizes, runs)
     url = os.environ.get("REPORTEDLY_BENCH_DATABASE_URL")
     if url:
         runs = [measure(postgresql_schema(url), size, folder) for size in sizes]
