@@ -17,9 +17,9 @@ from marshmallow import ValidationError
 from . import creation, ledger, timeline
 from .claim_lines import read_claim_line
 from .clock import utcnow
-from .db import db
+from .db import db, is_postgresql
 from .errors import Conflict, Invalid, NotFound, field_errors
-from .models import Document, ImportReport, Source
+from .models import MODELS, Document, ImportReport, Source
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
 
 BATCH_SIZE = 10_000
@@ -68,6 +68,14 @@ def import_ndjson(stream, batch_size=BATCH_SIZE, dry_run=False, origin="cli", pr
     """Import the JSON Lines of a binary stream; return the report (kept unless a dry run)."""
     run = Import(batch_size=batch_size, dry_run=dry_run, origin=origin, progress=progress)
     return run.run(read_lines(stream, max_line_bytes))
+
+
+def refresh_statistics():
+    """After a bulk load on PostgreSQL, its planner's statistics of the ledger's tables: until autovacuum gets
+    to them, plans fit the sizes from before the load (a claim read by id scanned every relay, 0.1 -> 18 ms
+    after loading 100,000 claims). ANALYZE reads a sample of each table, so it costs about the same at any size."""
+    if is_postgresql():
+        db.execute_sql("ANALYZE " + ", ".join(f'"{model._meta.table_name}"' for model in MODELS))
 
 
 def get_report(report_id):
@@ -172,6 +180,7 @@ class Import:
                     everything.rollback()
             else:
                 self._run_batches(lines)
+                refresh_statistics()
         except BaseException as error:
             self.report["errors"].append(line_error(self.report["lines"] + 1, None, f"Import stopped: {error}"))
             self._finish()
