@@ -122,9 +122,9 @@ def commit_rate(folder, synchronous, seconds=3.0):
     return count / seconds
 
 
-def build_ledger(folder, claims):
-    """A SQLite ledger loaded through `reportedly import`, and an admin token for it."""
-    env = {**os.environ, "REPORTEDLY_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}"}
+def build_ledger(folder, claims, url=None):
+    """A ledger (by default a SQLite file in `folder`) loaded through `reportedly import`, and an admin token."""
+    env = {**os.environ, "REPORTEDLY_DATABASE_URL": url or f"sqlite:///{folder / 'ledger.db'}"}
     write_file(folder / "claims.ndjson", claims)
     subprocess.run([BIN / "reportedly", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([BIN / "reportedly", "import", str(folder / "claims.ndjson")], env=env, check=True,

@@ -20,14 +20,12 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import urllib.parse  # noqa: E402
 
 import psycopg  # noqa: E402
 
-from bench.http_rates import BIN, POST_SCRIPT, alternate, gunicorn, wrk  # noqa: E402
-from bench.import_speed import write_file  # noqa: E402
+from bench.http_rates import POST_SCRIPT, alternate, build_ledger, gunicorn, wrk  # noqa: E402
 
 DATABASE = "reportedly_bench_writers"
 
@@ -43,18 +41,6 @@ def create_database(server):
 def drop_database(server):
     with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
-def build_ledger(folder, url, claims):
-    """Load `claims` claims into the database with `reportedly import`; the environment and an admin token."""
-    env = {**os.environ, "REPORTEDLY_DATABASE_URL": url}
-    write_file(folder / "claims.ndjson", claims)
-    subprocess.run([BIN / "reportedly", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([BIN / "reportedly", "import", str(folder / "claims.ndjson")], env=env, check=True,
-                   capture_output=True)
-    created = subprocess.run([BIN / "reportedly", "keys", "create", "--name", "bench", "--scope", "admin"],
-                             env=env, check=True, capture_output=True, text=True)
-    return env, created.stdout.strip().splitlines()[-1]
 
 
 def main():
@@ -73,7 +59,7 @@ def main():
     log = open(folder / "server.log", "w")
     service = None
     try:
-        env, token = build_ledger(folder, url, args.claims)
+        env, token = build_ledger(folder, args.claims, url)
         service = gunicorn("service.wsgi:app", env, log).wait("/healthz")
         script = folder / "post.lua"
         script.write_text(POST_SCRIPT % {"claims": args.claims, "token": token})
