@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
-from . import reads
+from . import sql
 from .clock import to_micros
 from .errors import Invalid
 from .models import Attribution, Claim, ClaimState, Relay, TermSpan, WorldState
@@ -44,7 +44,12 @@ class StateAt:
 
     model: type
     claim: object
-    during: object
+    during: object  # None now: every claim row holds its present state
+
+    @property
+    def conditions(self):
+        """The time condition, as a list to splice into a where clause."""
+        return [] if self.during is None else [self.during]
 
     @classmethod
     def of(cls, moment):
@@ -56,7 +61,7 @@ class StateAt:
             at = to_micros(moment.published_before)
             return cls(WorldState, WorldState.claim,
                        (WorldState.published_from <= at) & (WorldState.published_to > at))
-        return cls(Claim, Claim.id, True)
+        return cls(Claim, Claim.id, None)
 
 
 def active_attribution(moment):
@@ -160,17 +165,22 @@ class ClaimFilter:
     def matching_ids(self, moment, low, high, limit):
         """Ids in (low, high] of claims with a stored state at the moment that pass every filter, newest first."""
         if moment.is_now and not self.needs_inputs:
-            return reads.ids_by_state(self.statuses, self.min_confidence, low, high, limit)
+            # The most frequent list (by status, now): its SQL compiled once per number of statuses.
+            minimum = [] if self.min_confidence is None else [self.min_confidence]
+            params = [low, high, *self.statuses, *minimum, limit]
+            return [claim_id for (claim_id,) in sql.compiled_rows(_by_state_now, params,
+                                                                  (len(self.statuses), bool(minimum)))]
+        return [claim_id for (claim_id,) in self._matching(moment, low, high, limit).tuples()]
+
+    def _matching(self, moment, low, high, limit):
         state = StateAt.of(moment)
-        query = (
+        return (
             state.model.select(state.claim)
-            .where(state.claim > low, state.claim <= high, state.during,
+            .where(state.claim > low, state.claim <= high, *state.conditions,
                    *self.on_state(state), *self.on_inputs(state.claim, moment))
             .order_by(state.claim.desc())
             .limit(limit)
-            .tuples()
         )
-        return [claim_id for (claim_id,) in query]
 
     def candidate_ids(self, moment, low, high):
         """Ids in (low, high] of claims that existed at the moment and pass the input filters, newest first."""
@@ -178,3 +188,12 @@ class ClaimFilter:
         if moment.as_of is not None:
             query = query.where(Claim.created_at <= moment.as_of)
         return [claim_id for (claim_id,) in query.order_by(Claim.id.desc()).tuples()]
+
+
+def _by_state_now(shape, params):
+    """The query of matching_ids now, for filters on status and confidence alone; params: low, high, each
+    status, the minimum confidence if the shape has one, the limit (service.sql compiles it once)."""
+    statuses, with_minimum = shape
+    low, high, *rest = params
+    claim_filter = ClaimFilter(statuses=tuple(rest[:statuses]), min_confidence=rest[statuses] if with_minimum else None)
+    return claim_filter._matching(Moment(), low, high, rest[-1])

@@ -121,7 +121,7 @@ def claim_views(ids, moment):
 def state_rows(claims, moment):
     """The stored state (ClaimState or WorldState) of each claim at a moment with one stored timeline."""
     state = StateAt.of(moment)
-    rows = state.model.select().where(state.claim.in_([c.id for c in claims]), state.during)
+    rows = state.model.select().where(state.claim.in_([c.id for c in claims]), *state.conditions)
     return {row.claim_id: row for row in rows}
 
 

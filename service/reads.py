@@ -102,18 +102,6 @@ def _newest(_, __):
     return Claim.select(fn.MAX(Claim.id))
 
 
-def _by_state(shape, params):
-    """Params: low, high, each status, the minimum confidence if the shape has one, and the limit."""
-    statuses, with_minimum = shape
-    low, high, *rest = params
-    query = Claim.select(Claim.id).where(Claim.id > low, Claim.id <= high)
-    if statuses:
-        query = query.where(Claim.status.in_(rest[:statuses]))
-    if with_minimum:
-        query = query.where(Claim.confidence >= rest[statuses])
-    return query.order_by(Claim.id.desc()).limit(rest[-1])
-
-
 # --- reads ---------------------------------------------------------------------------
 
 
@@ -216,11 +204,3 @@ def newest_claim_id():
     """The highest claim id now (0 for an empty ledger)."""
     [(newest,)] = sql.compiled_rows(_newest, ())
     return newest or 0
-
-
-def ids_by_state(statuses, minimum_confidence, low, high, limit):
-    """Ids in (low, high] of claims now with one of `statuses` (any if empty) and at least
-    `minimum_confidence` (None: any), newest first, at most `limit`."""
-    with_minimum = minimum_confidence is not None
-    params = [low, high, *statuses, *([minimum_confidence] if with_minimum else []), limit]
-    return [claim_id for (claim_id,) in sql.compiled_rows(_by_state, params, (len(statuses), with_minimum))]
