@@ -142,14 +142,20 @@ def gunicorn(app, env, log, synchronous=None):
     return Server(command, env, log)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--claims", type=int, default=10_000)
+def wrk_arguments(parser):
+    """The options of a benchmark that alternates wrk runs; its arguments, once wrk is known to be installed."""
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations per request")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations per measure")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (make bench does)")
+    return args
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=10_000)
+    args = wrk_arguments(parser)
     folder = Path(tempfile.mkdtemp(prefix="http-bench-"))
     env, token = build_ledger(folder, args.claims)
     log = open(folder / "servers.log", "w")

@@ -25,7 +25,7 @@ import urllib.parse  # noqa: E402
 
 import psycopg  # noqa: E402
 
-from bench.http_rates import POST_SCRIPT, alternate, build_ledger, gunicorn, wrk  # noqa: E402
+from bench.http_rates import POST_SCRIPT, alternate, build_ledger, gunicorn, wrk, wrk_arguments  # noqa: E402
 
 DATABASE = "reportedly_bench_writers"
 
@@ -49,11 +49,7 @@ def main():
                         help="a database on the server to connect to while creating the benchmark's own")
     parser.add_argument("--claims", type=int, default=2_000)
     parser.add_argument("--writers", type=int, default=16)
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: apt-get install wrk (make bench does)")
+    args = wrk_arguments(parser)
     folder = Path(tempfile.mkdtemp(prefix="pg-writers-"))
     url = create_database(args.server)
     log = open(folder / "server.log", "w")

@@ -29,6 +29,10 @@ def _derived(model):
 # --- statements: (shape, params) -> query, parameters in the order the SQL names them ---
 
 
+# Claims now and at a world time name updated_at twice, in the places of the revision's and the state's
+# times at a knowledge time, so every claim statement gives rows of one shape.
+
+
 def _claims(_, ids):
     return (
         Claim.select(Claim.id, Claim.text, Claim.subjects, Claim.parties, Claim.event_time, Claim.created_at,
