@@ -1,9 +1,11 @@
 """What can go wrong in the ledger, in the ledger's own terms.
 
-The domain (ledger, queries, facts, jobs, bulk import, verify) raises these and
-nothing HTTP. Each caller maps them once at its own edge: service.problems to
-RFC 9457 answers, the web pages to messages beside form fields, the CLI to a
-message and an exit code.
+The domain (ledger, queries, facts, jobs, verify, backup: every module that
+tests/test_layers.py does not name an edge) raises these and nothing HTTP; the
+bulk importer and seeding, edges that validate outside input with the API's
+schemas, raise them too. Each caller maps them once at its own edge:
+service.problems to RFC 9457 answers, the web pages to messages beside form
+fields, the CLI to a message and an exit code.
 """
 
 
