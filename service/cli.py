@@ -30,7 +30,19 @@ def connected():
         close_all(database)
 
 
-@click.group()
+class Commands(click.Group):
+    """The command group, the CLI's one edge: a domain error from any command is a message and exit status 1."""
+
+    def invoke(self, ctx):
+        from .errors import Invalid, LedgerError
+
+        try:
+            return super().invoke(ctx)
+        except LedgerError as error:
+            raise click.ClickException(error.reason if isinstance(error, Invalid) else error.detail) from None
+
+
+@click.group(cls=Commands)
 def main():
     """reportedly: what is confirmed, and what is only reported."""
 
@@ -149,7 +161,7 @@ def backup(path):
     """Write a consistent copy of the live SQLite ledger to PATH, while it serves (PostgreSQL: use pg_dump)."""
     from .backup import backup_database
 
-    counts = run_backup_step(backup_database, load_config()["DATABASE_URL"], path)
+    counts = backup_database(load_config()["DATABASE_URL"], path)
     click.echo(f"backed up to {path}: " + describe_counts(counts))
 
 
@@ -159,18 +171,8 @@ def restore(path):
     """Restore a backup made by `reportedly backup` into the configured SQLite database, which must be empty."""
     from .backup import restore_database
 
-    counts = run_backup_step(restore_database, load_config()["DATABASE_URL"], path)
+    counts = restore_database(load_config()["DATABASE_URL"], path)
     click.echo(f"restored from {path}: " + describe_counts(counts))
-
-
-def run_backup_step(step, *args):
-    """Run a backup or restore; a domain error becomes a message and a non-zero exit."""
-    from .errors import Invalid, LedgerError
-
-    try:
-        return step(*args)
-    except LedgerError as error:
-        raise click.ClickException(error.reason if isinstance(error, Invalid) else error.detail) from None
 
 
 def describe_counts(counts):

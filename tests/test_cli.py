@@ -44,6 +44,16 @@ def test_seed_is_idempotent(run):
     assert run("seed", str(ROOT / "seeds")).output.strip() == "0 sources added, 0 documents added, 0 claims added"
 
 
+def test_a_domain_error_in_any_command_is_a_message_and_exit_1(run, tmp_path):
+    """A seed citing an unknown source: the ledger's Invalid reaches the user as a line, not a traceback."""
+    seed = tmp_path / "bad.json"
+    seed.write_text(json.dumps({"claims": [{"text": "A claim.", "attributions": [
+        {"source": "nobody", "stance": "supports", "basis": "secondhand", "confidence": 0.5}]}]}))
+    run("migrate")
+    refused = run("seed", str(seed))
+    assert refused.exit_code == 1 and refused.output == "Error: Unknown source: nobody.\n"
+
+
 def test_verify_finds_what_was_tampered_with(run):
     run("migrate")
     run("seed", str(ROOT / "seeds"))
