@@ -111,6 +111,17 @@ def test_422_names_field_and_reason(client, ledger):
     assert list(body["errors"]) == ["text"] and body["errors"]["text"]
 
 
+def test_field_errors_have_one_dotted_shape_whichever_check_refused_them(client, ledger, seeded):
+    """marshmallow nests its errors and the ledger names a dotted path; a client sees the dotted path from both."""
+    attribution = {"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": 0.5}
+    by_schema = assert_problem(client.post("/v1/claims", json={"text": "x", "attributions": [
+        attribution, {**attribution, "stance": "sideways"}]}, headers=ledger.auth()), 422)
+    assert by_schema["errors"] == {"attributions.1.stance": ["Must be one of: supports, denies."]}
+    by_ledger = assert_problem(client.post("/v1/claims", json={"text": "x", "attributions": [
+        attribution, {**attribution, "source": "nobody"}]}, headers=ledger.auth()), 422)
+    assert by_ledger["errors"] == {"attributions.1.source": ["Unknown source: nobody."]}
+
+
 def test_429_with_retry_after(database_url, tokens):
     client = build_app(database_url, RATE_LIMIT_PER_MINUTE=3).test_client()
     statuses = [client.get("/v1/claims").status_code for _ in range(4)]
