@@ -76,7 +76,7 @@ def lock_claims(claim_ids):
 
 
 def lock_claim(claim_id):
-    """One claim row, locked; 404 if there is none."""
+    """One claim row, locked; NotFound if there is none."""
     [claim] = lock_claims([claim_id]) or [None]
     if claim is None:
         raise NotFound(f"There is no claim {claim_id}.")
@@ -367,7 +367,7 @@ def _usable_document(document_id, quote, prefix):
 
 
 def _require_sources(fields_to_ids, share_lock=False):
-    """Every referenced source must exist; the 422 names the field."""
+    """Every referenced source must exist; Invalid names the field that cites a missing one."""
     wanted = sorted({i for ids in fields_to_ids.values() for i in ids})
     query = f"SELECT id FROM {sql.table(Source)} WHERE id IN ({sql.marks(len(wanted))}) ORDER BY id"
     if share_lock and db.obj.for_update:

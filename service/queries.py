@@ -267,7 +267,7 @@ def history_view(entry):
 
 
 def require_claim(claim_id):
-    """404 unless the claim exists."""
+    """NotFound unless the claim exists."""
     if not Claim.select().where(Claim.id == claim_id).exists():
         raise NotFound(f"There is no claim {claim_id}.")
 
