@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from marshmallow import ValidationError
 
 from ..clock import to_micros
-from ..errors import Conflict, Invalid, LedgerError, NotFound, PreconditionFailed
-from ..problems import field_errors
+from ..errors import Conflict, Invalid, LedgerError, NotFound, PreconditionFailed, field_errors
 
 # Fields typed into one box, separated by commas, that the API takes as lists.
 LIST_FIELDS = {"subjects", "parties", "via", "attributions.0.via"}
