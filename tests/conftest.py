@@ -5,6 +5,7 @@ PostgreSQL named by REPORTEDLY_TEST_DATABASE_URL in a schema of its own (dropped
 afterwards). Without that variable the PostgreSQL half is skipped, and says so.
 """
 
+import contextlib
 import os
 import urllib.parse
 import uuid
@@ -77,11 +78,19 @@ def app(database_url):
     return build_app(database_url)
 
 
+@contextlib.contextmanager
+def connected(app):
+    """The app's database bound and connected, as a request would have it (another app may have been built since)."""
+    db.initialize(app.extensions["reportedly.db"])
+    with db.connection_context():
+        yield db
+
+
 @pytest.fixture
 def database(app):
     """The app's database, connected for the test's own reads and writes."""
-    with db.connection_context():
-        yield db
+    with connected(app) as database:
+        yield database
 
 
 @pytest.fixture

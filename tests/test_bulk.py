@@ -1,6 +1,5 @@
 """Bulk import and export (spec §10): same results as POST, round trips, batches, interruption, HTTP."""
 
-import contextlib
 import io
 import json
 import os
@@ -9,11 +8,10 @@ import subprocess
 import time
 
 import pytest
-from conftest import build_app
+from conftest import build_app, connected
 from servers import BIN
 
 from service import bulk, export
-from service.db import db
 from service.models import Attribution, Claim, HistoryEntry, ImportReport
 
 SOURCES = [
@@ -61,17 +59,6 @@ def content(claims=24):
 
 def ndjson(lines):
     return "".join(json.dumps(line) + "\n" for line in lines).encode()
-
-
-@contextlib.contextmanager
-def connected(app):
-    """The app's database bound and connected, as a request would have it."""
-    db.initialize(app.extensions["reportedly.db"])
-    db.connect(reuse_if_open=True)
-    try:
-        yield
-    finally:
-        db.close()
 
 
 def import_bytes(app, data, **options):

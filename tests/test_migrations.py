@@ -35,7 +35,7 @@ from service.search import words_of
 from service.seeding import load_seeds
 from service.timeline import counts_at, world_counts_at
 from service.verify import verify_ledger
-from tests.conftest import build_app
+from tests.conftest import build_app, connected
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 BIN = Path(sys.executable).parent
@@ -146,13 +146,9 @@ def test_version_1_is_frozen_whatever_the_live_models_say(fresh_database):
 
     Claim._meta.add_field("added_later", TextField(null=True))
     try:
-        build_app(fresh_database(), schema_version=1)
-        db.connect(reuse_if_open=True)
-        try:
+        with connected(build_app(fresh_database(), schema_version=1)):
             columns = {column.name for column in db.get_columns("claim")}
             tables = set(db.get_tables())
-        finally:
-            db.close()
     finally:
         Claim._meta.remove_field("added_later")
     assert columns == {"id", "text", "subjects", "parties", "event_time", "created_at", "updated_at", "status",
