@@ -80,6 +80,18 @@ def test_the_committed_openapi_document_matches_the_code():
     assert document["openapi"].startswith("3.") and "/v1/claims" in document["paths"]
 
 
+def test_describing_the_api_leaves_the_process_database_bound_as_it_was(app, client):
+    """The database is set up once per process: neither the OpenAPI document nor a request re-points it."""
+    from service.db import db
+
+    bound = app.extensions["reportedly.db"]
+    assert db.obj is bound
+    openapi_text()
+    assert db.obj is bound
+    assert client.get("/v1/claims").status_code == 200
+    assert db.obj is bound
+
+
 def test_the_app_serves_its_openapi_document_and_a_browsable_page(client):
     served = client.get("/openapi.json")
     assert served.status_code == 200 and served.get_json() == json.loads(openapi_text())
