@@ -7,7 +7,9 @@ import threading
 import pytest
 
 from service.db import db
+from service.errors import LedgerError
 from service.models import MODELS
+from service.problems import DOMAIN_STATUSES
 from tests.conftest import build_app
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
@@ -120,6 +122,12 @@ def test_field_errors_have_one_dotted_shape_whichever_check_refused_them(client,
     by_ledger = assert_problem(client.post("/v1/claims", json={"text": "x", "attributions": [
         attribution, {**attribution, "source": "nobody"}]}, headers=ledger.auth()), 422)
     assert by_ledger["errors"] == {"attributions.1.source": ["Unknown source: nobody."]}
+
+
+def test_every_kind_of_domain_error_has_its_status():
+    """A kind of service.errors without a status would leave handle_ledger_error nothing to answer with."""
+    kinds = set(LedgerError.__subclasses__())
+    assert kinds == set(DOMAIN_STATUSES) and sorted(DOMAIN_STATUSES.values()) == [404, 409, 412, 422]
 
 
 def test_429_with_retry_after(database_url, tokens):
