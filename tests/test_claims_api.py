@@ -226,3 +226,31 @@ def test_attribution_list_is_newest_first_and_marks_retractions(world, ledger):
     assert ids(page) == [second]
     rest = ledger.get(f"/v1/claims/{drills}/attributions", limit=1, cursor=page["next_cursor"])
     assert ids(rest) == [first] and rest["items"][0]["retracted_at"] is not None and rest["next_cursor"] is None
+
+
+def test_a_claim_reads_the_same_now_and_as_of_now_after_it_changed(world, ledger, client):
+    """Issue 9: embedded attributions are oldest first, and `updated_at` is the same now and at `as_of` now,
+    after attributions, retractions and a PATCH."""
+    drills = world["drills"]["id"]
+    added = [ledger.attribute(drills, source, via=via)["id"]
+             for source, via in (("el-heraldo", []), ("kcna", ["nyt", "el-heraldo"]), ("nyt", []))]
+    # A full table page: a retraction then writes its row's new version on another page, which on
+    # PostgreSQL moves it behind the others in the claim's index unless the read orders by id.
+    for _ in range(2):
+        ledger.claim("Filler.", attributions=[{"source": "reuters", "stance": "supports", "basis": "secondhand",
+                                               "confidence": 0.5}] * 100)
+    ledger.retract(world["drills"]["attributions"][0]["id"])
+    ledger.retract(added[1])
+    etag = client.get(f"/v1/claims/{drills}").headers["ETag"]
+    patched = client.patch(f"/v1/claims/{drills}", json={"subjects": ["Russia", "Navy"]},
+                           headers={**ledger.auth(), "If-Match": etag})
+    assert patched.status_code == 200, patched.get_data(as_text=True)
+    last = ledger.attribute(drills, "kremlin", stance="denies")["id"]
+
+    current = ledger.get(f"/v1/claims/{drills}")
+    oldest_first = sorted(a["id"] for a in world["drills"]["attributions"]) + added + [last]
+    assert [a["id"] for a in current["attributions"]] == oldest_first
+    assert current["updated_at"] > world["drills"]["updated_at"]
+    moment = now_param()
+    assert ledger.get(f"/v1/claims/{drills}", as_of=moment) == current
+    assert ledger.get("/v1/claims", as_of=moment)["items"] == ledger.get("/v1/claims")["items"]

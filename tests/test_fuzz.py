@@ -8,7 +8,9 @@ fault), and the row counts of every table are the same before and after.
 """
 
 import json
+import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from test_errors import assert_problem, row_counts
@@ -62,6 +64,11 @@ def reads(ids):
         ("/v1/sources/nyt", []),
         (f"/v1/documents/{ids['document']}", []),
         ("/v1/summary", ["as_of", "published_before"]),
+        ("/v1/claimreview", ["limit", "cursor"]),
+        (f"/v1/claims/{claim}/claimreview", []),
+        (f"/v1/claims/{claim}/provenance", ["format"]),
+        (f"/v1/imports/{ids['import']}", []),
+        ("/v1/jobs/999", []),
     ]
 
 
@@ -99,7 +106,11 @@ def ids(ledger):
     ledger.source("kcna", affiliation="grp")
     document = ledger.post("/v1/documents", {"publisher": "nyt", "title": "Report"})
     claim = ledger.claim("Kim left.", attributions=[ATTRIBUTION])
-    return {"claim": claim["id"], "attribution": claim["attributions"][0]["id"], "document": document["id"]}
+    imported = ledger.client.post("/v1/imports", data=b'{"type": "claim", "text": "Imported."}\n',
+                                  headers=ledger.auth(), content_type="application/x-ndjson")
+    assert imported.status_code == 201, imported.get_json()
+    return {"claim": claim["id"], "attribution": claim["attributions"][0]["id"], "document": document["id"],
+            "import": imported.get_json()["id"]}
 
 
 def send(client, ledger, method, path, data):
@@ -107,6 +118,17 @@ def send(client, ledger, method, path, data):
     if method == "PATCH":
         headers["If-Match"] = client.get(path).headers["ETag"]
     return client.open(path, method=method, data=data, headers=headers)
+
+
+def test_the_fuzz_covers_every_operation_of_the_contract(ids):
+    """Every operation in schema/openapi.json is fuzzed here, but the health check, which reads no input."""
+    contract = json.loads((Path(__file__).parents[1] / "schema" / "openapi.json").read_text())
+    operations = {(method.upper(), re.sub(r"\{[^}]+\}", "{}", path))
+                  for path, item in contract["paths"].items() for method in item if method != "parameters"}
+    fuzzed = ([(method, path) for method, path, *_ in writes(ids)] + [("GET", path) for path, _ in reads(ids)]
+              + [("POST", "/v1/imports")])
+    assert {(method, re.sub(r"/(\d+|nyt)(?=/|$)", "/{}", path)) for method, path in fuzzed} == operations - {
+        ("GET", "/healthz")}
 
 
 def test_hostile_strings_in_every_write(client, ledger, ids):
@@ -144,7 +166,7 @@ def test_hostile_bodies_in_every_write(client, ledger, ids):
         assert row_counts() == before
 
 
-def test_hostile_strings_in_every_query(client, ids):
+def test_hostile_strings_in_every_query(client, ledger, ids):
     before = row_counts()
     free_text_params = {"subject", "q"}
     for kind, value in HOSTILE.items():
@@ -154,10 +176,37 @@ def test_hostile_strings_in_every_query(client, ids):
             for param in params + ["unknown"]:
                 # A lone surrogate as a client would send it: its UTF-8-style bytes, percent-encoded.
                 encoded = urllib.parse.quote(value.encode("utf-8", "surrogatepass"))
-                response = client.get(f"{path}?{param}={encoded}")
+                response = client.get(f"{path}?{param}={encoded}", headers=ledger.auth())
                 if response.status_code == 200:
                     assert param in free_text_params and kind in ("rtl", "surrogate"), (kind, path, param)
                     continue
                 problem = assert_problem(response, 422)
                 assert {name.split(".")[0] for name in problem["errors"]} == {param}, (kind, path, param, problem)
     assert row_counts() == before
+
+
+IMPORT_LINES = [
+    ({"type": "source", "id": "imp", "name": "Imported", "kind": "other", "affiliation": "grp", "url": "https://i.example",
+      "description": "d"}, ["id", "name", "kind", "reliability", "affiliation", "country", "url", "description"]),
+    ({"type": "document", "key": "doc", "publisher": "nyt", "title": "T", "language": "en"},
+     ["key", "publisher", "title", "url", "published_at", "language"]),
+    ({"type": "claim", "text": "C", "subjects": ["s"], "parties": ["grp"], "attributions": [ATTRIBUTION]},
+     ["text", "subjects.0", "parties.0", "event_time", "attributions.0.source", "attributions.0.stance",
+      "attributions.0.published_at"]),
+]
+
+
+def test_hostile_strings_in_every_import_line(client, ledger, ids):
+    """POST /v1/imports: a hostile value in any field of a line is a 422 naming the line, and writes nothing
+    but the import's own report."""
+    for kind in ("surrogate", "nul", "nested", "long"):
+        for line, fields in IMPORT_LINES:
+            for field in fields:
+                before = row_counts()
+                data = encode(with_value(line, field, HOSTILE[kind])) + "\n"
+                response = client.post("/v1/imports", data=data.encode("utf-8", "surrogatepass"),
+                                       headers=ledger.auth(), content_type="application/x-ndjson")
+                case = (kind, line["type"], field)
+                problem = assert_problem(response, 422)
+                assert any(name.startswith("lines.1") for name in problem["errors"]), (case, problem)
+                assert row_counts() == before, case  # (import reports are not among them)

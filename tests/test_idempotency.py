@@ -1,8 +1,13 @@
 """Idempotency-Key: a replay returns the identical answer and writes once; another body is 422."""
 
+import threading
+from datetime import timedelta
+
+from service import idempotency
 from service.api.base import request_fingerprint as fingerprint
 from service.clock import utcnow
 from service.db import db
+from service.errors import Conflict
 from service.models import Attribution, Claim, HistoryEntry, IdempotencyRecord, Token
 
 
@@ -73,3 +78,48 @@ def test_a_malformed_key_is_422(client, ledger):
     response = client.post("/v1/claims", json={"text": "x"},
                            headers={**ledger.auth("write"), "Idempotency-Key": "x" * 300})
     assert response.status_code == 422 and count(Claim) == 0
+
+
+def test_two_retries_of_a_dead_request_take_its_key_over_once(app, monkeypatch):
+    """Issue 9: the takeover of an expired key reads it under a row lock. The first retry pauses between its
+    read and its takeover until the second has read too (or for 1 s, while the second waits for the lock):
+    without the lock both read the expired record, and both would run the write."""
+    with db.connection_context():
+        IdempotencyRecord.create(client="c", key="k", fingerprint="f", state="in_flight",
+                                 created_at=utcnow() - timedelta(hours=1))
+    first_read, second_read = threading.Event(), threading.Event()
+    read_record = idempotency._locked_record
+
+    def locked_record(client, key):
+        record = read_record(client, key)
+        if threading.current_thread().name == "first":
+            first_read.set()
+            second_read.wait(timeout=1)
+        else:
+            second_read.set()
+        return record
+
+    monkeypatch.setattr(idempotency, "_locked_record", locked_record)
+    ran, answered = [], {}
+
+    def retry():
+        name = threading.current_thread().name
+        if name == "second":
+            first_read.wait(timeout=10)
+        with app.app_context(), db.connection_context():
+            try:
+                with idempotency.exactly_once("c", "k", "f", lease_seconds=60) as attempt:
+                    if attempt.replay is None:
+                        ran.append(name)
+                        attempt.keep(idempotency.Answer(201, "{}", {}))
+                    answered[name] = "replayed" if attempt.replay else "ran"
+            except Conflict:
+                answered[name] = "in flight"
+
+    retries = [threading.Thread(target=retry, name=name) for name in ("first", "second")]
+    for thread in retries:
+        thread.start()
+    for thread in retries:
+        thread.join(30)
+    assert ran == ["first"], answered
+    assert answered["second"] in ("in flight", "replayed"), answered

@@ -7,7 +7,7 @@ from marshmallow import RAISE
 from .. import bulk
 from ..auth import requires
 from ..problems import Problem
-from ..schemas import ImportQuerySchema, ImportReportSchema
+from ..schemas import ImportQuerySchema, ImportReportSchema, NoQuerySchema
 from .base import Blueprint
 
 blp = Blueprint("imports", __name__, url_prefix="/v1/imports", description="Bulk import")
@@ -54,8 +54,9 @@ class ImportItem(MethodView):
     """One kept import report."""
     @requires("admin")
     @blp.doc(operationId="getImport")
+    @blp.arguments(NoQuerySchema, location="query")
     @blp.response(200, ImportReportSchema)
-    def get(self, import_id):
+    def get(self, _args, import_id):
         """Read an import's report: its state, where its batches ended, what it created, its errors.
 
         A history entry of a claim the import created carries the time of its batch. Needs the `admin` scope.

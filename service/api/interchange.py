@@ -6,7 +6,7 @@ from flask.views import MethodView
 from .. import interchange
 from ..auth import requires
 from ..formats import provenance
-from ..schemas import PageQuerySchema, ProvenanceQuerySchema
+from ..schemas import NoQuerySchema, PageQuerySchema, ProvenanceQuerySchema
 from .base import Blueprint
 from .media import CLAIM_REVIEW_DOC, LD_JSON, jsonld_response, settings
 
@@ -21,8 +21,9 @@ class ClaimReview(MethodView):
     """One claim as a schema.org ClaimReview."""
     @requires("read")
     @blp.doc(operationId="getClaimReview")
+    @blp.arguments(NoQuerySchema, location="query")
     @blp.response(200, CLAIM_REVIEW_DOC, content_type=LD_JSON)
-    def get(self, claim_id):
+    def get(self, _args, claim_id):
         """Read a claim as schema.org ClaimReview JSON-LD, as it stands now.
 
         `reviewRating.alternateName` is the status and likelihood; `itemReviewed` is the claim

@@ -5,7 +5,7 @@ from flask.views import MethodView
 
 from .. import progress, queries
 from ..auth import requires
-from ..schemas import JobSchema
+from ..schemas import JobSchema, NoQuerySchema
 from .base import Blueprint
 
 blp = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Changes applied by a job")
@@ -16,8 +16,9 @@ class JobItem(MethodView):
     """One job."""
     @requires("read")
     @blp.doc(operationId="getJob")
+    @blp.arguments(NoQuerySchema, location="query")
     @blp.response(200, JobSchema)
-    def get(self, job_id):
+    def get(self, _args, job_id):
         """Read a job: queued, running, done or failed, with how many claims its change re-derives and has so far.
 
         A `PATCH` of a source behind many claims answers 202 with a job; poll it here until its
