@@ -246,7 +246,8 @@ def test_the_documented_table_is_what_the_api_answers(ledger):
     for lang in LANGUAGES:
         for claim_id, case in made.items():
             assert ledger.get(f"/v1/claims/{claim_id}", lang=lang)["attribution_line"] == rows[case][lang], case
-        listed = {item["id"]: item["attribution_line"] for item in ledger.get("/v1/claims", lang=lang, limit=50)["items"]}
+        items = ledger.get("/v1/claims", lang=lang, limit=50)["items"]
+        listed = {item["id"]: item["attribution_line"] for item in items}
         assert listed == {claim_id: rows[case][lang] for claim_id, case in made.items()}
 
 
@@ -262,8 +263,8 @@ def test_a_retraction_is_named_until_something_stands_and_not_before_it_was_made
     assert ledger.get(f"/v1/claims/{claim['id']}", as_of=before)["attribution_line"] == (
         "According to The New York Times; not independently confirmed.")
     rows = ledger.get("/v1/claims", lang="es")["items"]
-    assert rows[0]["attribution_line"] == (
-        "Sin confirmar: ninguna fuente registrada lo sostiene actualmente; declaraciones retiradas: The New York Times.")
+    assert rows[0]["attribution_line"] == ("Sin confirmar: ninguna fuente registrada lo sostiene actualmente; "
+                                           "declaraciones retiradas: The New York Times.")
     ledger.attribute(claim["id"], "yonhap")
     assert ledger.get(f"/v1/claims/{claim['id']}")["attribution_line"] == (
         "According to Yonhap; not independently confirmed.")

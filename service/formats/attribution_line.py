@@ -106,7 +106,8 @@ def retracted_origins(statements, sources, parties, as_of=None, published_before
     """The origins of the statements that would count at `as_of` but for their retraction."""
     withdrawn = [
         s for s in statements
-        if not is_active(s, as_of, published_before) and is_active(replace(s, retracted_at=None), as_of, published_before)
+        if not is_active(s, as_of, published_before)
+        and is_active(replace(s, retracted_at=None), as_of, published_before)
     ]
     return collect_origins(withdrawn, sources, parties)
 
