@@ -299,6 +299,16 @@ def test_claim_provenance_maps_relays_retractions_and_assessments(retracted_worl
     assert invalidated == {"stmt:1", "stmt:2", "doc:1"}
     history = client.get(f"/v1/claims/{claim_id}/history").get_json()["items"]
     assert len([r for r in records_of(expected, "Entity") if "assessment" in str(r.identifier)]) == len(history)
+    # Each assessment is derived from exactly the statements active when it was made.
+    used = {}
+    for d in derivations:
+        attributes = dict(d.formal_attributes)
+        generated = str(attributes[expected.valid_qualified_name("prov:generatedEntity")])
+        if generated.startswith("assessment:") and not d.extra_attributes:
+            used.setdefault(generated, set()).add(str(attributes[expected.valid_qualified_name("prov:usedEntity")]))
+    assessments = sorted((str(r.identifier) for r in records_of(expected, "Entity")
+                          if str(r.identifier).startswith("assessment:")), key=lambda name: int(name.split(":")[1]))
+    assert [used.get(name, set()) for name in assessments] == [{"stmt:1"}, {"stmt:1", "stmt:2"}, {"stmt:1"}, set()]
 
 
 def test_provenance_format_follows_accept(retracted_world, client):
