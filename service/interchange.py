@@ -8,9 +8,9 @@ documents, PROV documents and CSV rows, with a fixed number of queries per page.
 import orjson
 
 from . import reads
-from .facts import derive_many
+from .facts import derive_many, inputs_many
 from .formats import claimreview, provenance
-from .formats.attribution_line import attribution_line
+from .formats.attribution_line import attribution_line, retracted_origins
 from .models import Attribution, Claim, Document, HistoryEntry, Source
 from .queries import attribution_views, get_claim, history_view, list_claims
 
@@ -18,41 +18,71 @@ from .queries import attribution_views, get_claim, history_view, list_claims
 BATCH = 200
 
 
-def with_attribution_lines(views, lang="en", as_of=None):
-    """Add `attribution_line` to each claim view, naming sources as they stood at `as_of` (one query)."""
+def with_attribution_lines(views, lang="en", as_of=None, published_before=None):
+    """Add `attribution_line` to each claim view, naming sources as they stood at `as_of` (one query, and
+    for claims with no active origin, the few more that find whose statements were retracted)."""
     views = list(views)
     _repair_legacy_origins(views)
+    retracted = _retracted_origins([v["id"] for v in views if not v["origins"]], as_of, published_before)
     ids = {s for v in views for o in v["origins"] for s in (*o["sources"], *o["relays"])}
+    ids |= {s for origins in retracted.values() for o in origins for s in (*o.sources, *o.relays)}
     names = reads.source_names(ids, as_of)
     for view in views:
-        view["attribution_line"] = _line(view, names, lang)
+        view["attribution_line"] = _line(view, names, lang, retracted.get(view["id"], ()))
     return views
 
 
-# Lines this worker made last: (status, origins as JSON, language) -> (line, the (source, name) pairs it used).
+def _retracted_origins(claim_ids, as_of, published_before):
+    """For claims with no active origin: the origins of their statements retracted by `as_of`, by claim id.
+
+    One indexed query finds which of them had a retraction by then; only those pay for their rule inputs,
+    so a page of claims never attributed costs one statement more, and a page with origins none.
+    """
+    if not claim_ids:
+        return {}
+    query = (
+        Attribution.select(Attribution.claim)
+        .where(Attribution.claim.in_(claim_ids), Attribution.retracted_at.is_null(False))
+        .distinct()
+    )
+    if as_of is not None:
+        query = query.where(Attribution.retracted_at <= as_of)
+    withdrawn = [row.claim_id for row in query]
+    if not withdrawn:
+        return {}
+    claims = Claim.select().where(Claim.id.in_(withdrawn)).order_by(Claim.id)
+    return {
+        shot.id: retracted_origins(statements, sources, shot.parties, as_of, published_before)
+        for shot, statements, sources in inputs_many(claims, as_of)
+    }
+
+
+# Lines this worker made last: (status, origins as JSON, language, retracted origins) -> (line, the (source,
+# name) pairs it used).
 # A line is a pure function of these and its sources' names, and a page repeats few of them (claims
 # share sources and stances); one made under other names than a view's is made again.
 _LINES = {}
 LINES_KEPT = 4096
 
 
-def _line(view, names, lang):
+def _line(view, names, lang, retracted=()):
     """A view's attribution line, remade only when this worker has not made it under the same names."""
-    key = (view["status"], orjson.dumps(view["origins"]), lang)
+    key = (view["status"], orjson.dumps(view["origins"]), lang, tuple(retracted))
     kept = _LINES.get(key)
     if kept is not None and all(names.get(source_id) == name for source_id, name in kept[1]):
         return kept[0]
-    line = attribution_line(view, names, lang)
+    line = attribution_line(view, names, lang, retracted)
     involved = {s for o in view["origins"] for s in (*o["sources"], *o.get("relays", ()))}
+    involved |= {s for o in retracted for s in (*o.sources, *o.relays)}
     if len(_LINES) >= LINES_KEPT:
         _LINES.clear()
     _LINES[key] = (line, tuple((source_id, names.get(source_id)) for source_id in involved))
     return line
 
 
-def with_attribution_line(view, lang="en", as_of=None):
+def with_attribution_line(view, lang="en", as_of=None, published_before=None):
     """One claim view with its attribution line."""
-    [view] = with_attribution_lines([view], lang, as_of)
+    [view] = with_attribution_lines([view], lang, as_of, published_before)
     return view
 
 
@@ -192,7 +222,7 @@ def claim_views_in_batches(args, lang="en", batch=None):
     cursor = args.get("cursor")
     while True:
         page = list_claims({**args, "limit": batch or BATCH, "cursor": cursor})
-        yield with_attribution_lines(page["items"], lang, args.get("as_of"))
+        yield with_attribution_lines(page["items"], lang, args.get("as_of"), args.get("published_before"))
         cursor = page["next_cursor"]
         if cursor is None:
             return

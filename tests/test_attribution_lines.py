@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service.formats.attribution_line import LANGUAGES, PATTERNS, attribution_line, line_parts
+from service.formats.attribution_line import LANGUAGES, PATTERNS, attribution_line, line_parts, retracted_origins
 from service.rules import SourceFacts, Statement, derive_status
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "attribution-lines.md"
@@ -56,13 +56,26 @@ CASES = {
     "one origin, a party": ([say("kremlin", basis="firsthand")], ["russia-state"], "reported-one-origin"),
     "several origins": ([say("el-heraldo"), say("interfax")], [], "reported-several-origins"),
     "weak denial only": ([say("tabloid", "denies")], [], "unconfirmed-weak-denial"),
-    "every attribution retracted": ([say("nyt", retracted=True)], [], "unconfirmed-no-active-attributions"),
+    "every attribution retracted": (
+        [say("nyt", via=["el-heraldo"], retracted=True), say("kremlin", "denies", retracted=True)], ["russia-state"],
+        "unconfirmed-retracted"),
+    "no attribution yet": ([], [], "unconfirmed-no-active-attributions"),
 }
 
 
 def derive(case):
     statements, parties, _ = CASES[case]
     return derive_status(statements, SOURCES, parties)
+
+
+def retracted(case):
+    statements, parties, _ = CASES[case]
+    return retracted_origins(statements, SOURCES, parties)
+
+
+def line(case, lang="en"):
+    """The line the service writes for a case: from its derivation and its retracted origins."""
+    return attribution_line(derive(case), NAMES, lang, retracted(case))
 
 
 def documented_rows():
@@ -79,7 +92,7 @@ def test_every_pattern_has_a_case_and_every_case_shows_its_pattern():
     assert {pattern for _, _, pattern in CASES.values()} == set(PATTERNS)
     for case, (_, _, pattern) in CASES.items():
         derivation = derive(case)
-        assert line_parts(derivation.status, derivation.origins)[0] == pattern, case
+        assert line_parts(derivation.status, derivation.origins, retracted(case))[0] == pattern, case
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -88,7 +101,7 @@ def test_the_documented_table_is_what_the_service_writes(lang):
     assert set(rows) == set(CASES), "docs/attribution-lines.md lists exactly the cases of this test"
     for case, row in rows.items():
         assert row["pattern"] == CASES[case][2], case
-        assert attribution_line(derive(case), NAMES, lang) == row[lang], case
+        assert line(case, lang) == row[lang], case
 
 
 def test_a_line_comes_from_the_origins_not_the_explanation():
@@ -105,7 +118,16 @@ def test_the_stored_origin_shape_gives_the_same_line_as_the_derivation():
         derivation = derive(case)
         view = {"status": derivation.status, "origins": [o.as_dict() for o in derivation.origins]}
         for lang in LANGUAGES:
-            assert attribution_line(view, NAMES, lang) == attribution_line(derivation, NAMES, lang)
+            assert attribution_line(view, NAMES, lang, retracted(case)) == line(case, lang)
+
+
+def test_only_what_was_retracted_by_then_is_named():
+    statements, parties, _ = CASES["every attribution retracted"]
+    before = retracted_origins(statements, SOURCES, parties, as_of=T0 + timedelta(minutes=30))
+    after = retracted_origins(statements, SOURCES, parties, as_of=T0 + timedelta(hours=2))
+    assert before == () and [o.sources for o in after] == [("nyt",), ("kremlin",)]
+    assert retracted_origins(statements, SOURCES, parties, published_before=T0 - timedelta(days=1)) == ()
+    assert retracted("one origin") == ()
 
 
 def test_spanish_writes_e_before_an_i_sound_and_numbers_in_words():
@@ -203,3 +225,46 @@ def test_origins_stored_before_they_had_relays_still_get_the_full_line(ledger, a
         Claim.update(origins=old_shape).where(Claim.id == claim["id"]).execute()
     assert ledger.get(f"/v1/claims/{claim['id']}")["attribution_line"] == claim["attribution_line"]
     assert claim["attribution_line"].startswith("According to photographs or documents published by KCNA")
+
+
+def register_sources(ledger):
+    for source in SOURCES.values():
+        ledger.source(source.id, source.reliability, source.affiliation, source.name)
+
+
+def test_the_documented_table_is_what_the_api_answers(ledger):
+    """Every case of the table built through the API, read back in both languages, single and in a list."""
+    register_sources(ledger)
+    rows, made = documented_rows(), {}
+    for case, (statements, parties, _) in CASES.items():
+        claim = ledger.claim(case, parties=parties)
+        for s in statements:
+            attribution = ledger.attribute(claim["id"], s.source, s.stance, s.basis, s.confidence, via=list(s.via))
+            if s.retracted_at is not None:
+                ledger.retract(attribution["id"])
+        made[claim["id"]] = case
+    for lang in LANGUAGES:
+        for claim_id, case in made.items():
+            assert ledger.get(f"/v1/claims/{claim_id}", lang=lang)["attribution_line"] == rows[case][lang], case
+        items = ledger.get("/v1/claims", lang=lang, limit=50)["items"]
+        listed = {item["id"]: item["attribution_line"] for item in items}
+        assert listed == {claim_id: rows[case][lang] for claim_id, case in made.items()}
+
+
+def test_a_retraction_is_named_until_something_stands_and_not_before_it_was_made(ledger):
+    ledger.source("nyt", name="The New York Times")
+    ledger.source("yonhap", name="Yonhap", kind="wire_service")
+    claim = ledger.claim("Drills were proposed.")
+    first = ledger.attribute(claim["id"], "nyt")
+    before = ledger.get(f"/v1/claims/{claim['id']}")["updated_at"]
+    retracted = ledger.retract(first["id"])
+    assert retracted["claim"]["attribution_line"] == (
+        "Unconfirmed: no source on record currently says this; statements retracted: The New York Times.")
+    assert ledger.get(f"/v1/claims/{claim['id']}", as_of=before)["attribution_line"] == (
+        "According to The New York Times; not independently confirmed.")
+    rows = ledger.get("/v1/claims", lang="es")["items"]
+    assert rows[0]["attribution_line"] == ("Sin confirmar: ninguna fuente registrada lo sostiene actualmente; "
+                                           "declaraciones retiradas: The New York Times.")
+    ledger.attribute(claim["id"], "yonhap")
+    assert ledger.get(f"/v1/claims/{claim['id']}")["attribution_line"] == (
+        "According to Yonhap; not independently confirmed.")

@@ -43,7 +43,7 @@ class Claims(MethodView):
         if wants(CSV):
             return csv_response(args)
         page = queries.list_claims(args)
-        with_attribution_lines(page["items"], args["lang"], args.get("as_of"))
+        with_attribution_lines(page["items"], args["lang"], args.get("as_of"), args.get("published_before"))
         return json_response(page)
 
     @requires("write")
@@ -88,7 +88,7 @@ class ClaimItem(MethodView):
         view = queries.get_claim(claim_id, args.get("as_of"), args.get("published_before"))
         # The ETag is the representation's in every language: If-Match works whatever `lang` was read.
         blp.set_etag(view)
-        return json_response(with_attribution_line(view, args["lang"], args.get("as_of")))
+        return json_response(with_attribution_line(view, args["lang"], args.get("as_of"), args.get("published_before")))
 
     @requires("write")
     @blp.doc(operationId="updateClaim")

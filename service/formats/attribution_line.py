@@ -1,15 +1,19 @@
 """The attribution line: the sentence a newsroom style guide would have a reporter write for a claim.
 
 It is built from the derivation's status and origins (service.rules.Origin), never
-from the explanation's text: the status picks the pattern, the origins fill it in.
+from the explanation's text: the status picks the pattern, the origins fill it in. A
+claim with no active origin left says whose statements were retracted: those origins
+come from the same inputs (retracted_origins).
 Every pattern, with an example in each language, is listed in docs/attribution-lines.md.
 """
 
-from ..rules import DENIES, PRIMARY_BASES, SUPPORTS, Origin
+from dataclasses import replace
+
+from ..rules import DENIES, PRIMARY_BASES, SUPPORTS, Origin, collect_origins, is_active
 
 LANGUAGES = ("en", "es")
 
-# Pattern key -> sentence template per language; {support}, {denial}, {primary} are origin labels.
+# Pattern key -> sentence template per language; {support}, {denial}, {primary}, {retracted} are origin labels.
 TEMPLATES = {
     "en": {
         "confirmed-primary-record": "According to {primary}.",
@@ -25,6 +29,8 @@ TEMPLATES = {
         "reported-one-origin-relayed": "According to {support}; not independently confirmed.",
         "reported-several-origins": "According to {n} separate sources, {support}; not independently confirmed.",
         "unconfirmed-weak-denial": "Unconfirmed: denied only by {denial}, neither credible nor a party to it.",
+        "unconfirmed-retracted": "Unconfirmed: no source on record currently says this; "
+                                 "statements retracted: {retracted}.",
         "unconfirmed-no-active-attributions": "Unconfirmed: no source on record currently says this.",
     },
     "es": {
@@ -42,6 +48,8 @@ TEMPLATES = {
         "reported-several-origins": "Según {n} fuentes distintas, {support}; sin confirmación independiente.",
         "unconfirmed-weak-denial": "Sin confirmar: desmentido solo por {denial}, "
                                    "sin fiabilidad acreditada ni condición de parte.",
+        "unconfirmed-retracted": "Sin confirmar: ninguna fuente registrada lo sostiene actualmente; "
+                                 "declaraciones retiradas: {retracted}.",
         "unconfirmed-no-active-attributions": "Sin confirmar: ninguna fuente registrada lo sostiene actualmente.",
     },
 }
@@ -60,15 +68,19 @@ WORDS = {
 }
 
 
-def attribution_line(derivation, names, lang="en"):
-    """The newsroom sentence for a derivation (service.rules.Derivation or a claim view), in `lang`."""
+def attribution_line(derivation, names, lang="en", retracted=()):
+    """The newsroom sentence for a derivation (service.rules.Derivation or a claim view), in `lang`.
+
+    `retracted`: the origins of its retracted statements (retracted_origins), named when nothing else stands.
+    """
     status, origins = status_and_origins(derivation)
-    key, parts = line_parts(status, origins)
+    key, parts = line_parts(status, origins, retracted)
     writer = _Writer(names, lang)
     values = {
         "primary": writer.primary(parts["primary"]),
         "support": writer.labels(parts["support"]),
         "denial": writer.labels(parts["denial"]),
+        "retracted": writer.labels(parts["retracted"]),
         "n": writer.number(len(parts["support"])),
     }
     return TEMPLATES[lang][key].format(**values)
@@ -90,15 +102,25 @@ def origin_from_dict(entry):
     )
 
 
-def line_parts(status, origins):
-    """The pattern key for a status and its origins, and the origins that fill each slot."""
+def retracted_origins(statements, sources, parties, as_of=None, published_before=None):
+    """The origins of the statements that would count at `as_of` but for their retraction."""
+    withdrawn = [
+        s for s in statements
+        if not is_active(s, as_of, published_before)
+        and is_active(replace(s, retracted_at=None), as_of, published_before)
+    ]
+    return collect_origins(withdrawn, sources, parties)
+
+
+def line_parts(status, origins, retracted=()):
+    """The pattern key for a status, its origins and its retracted ones, and the origins that fill each slot."""
     supporting = [o for o in origins if o.stance == SUPPORTS]
     denying = [o for o in origins if o.stance == DENIES]
     primary = [o for o in supporting if o.primary_record]
     credible_support = [o for o in supporting if o.credible]
     independent = [o for o in denying if o.credible and not o.interested]
     party = [o for o in denying if o.interested]
-    parts = {"primary": [], "support": [], "denial": []}
+    parts = {"primary": [], "support": [], "denial": [], "retracted": []}
     if status == "confirmed":
         parts.update(primary=primary, support=[] if primary else credible_support, denial=party)
         key = "confirmed-primary-record" if primary else "confirmed-independent-origins"
@@ -117,7 +139,12 @@ def line_parts(status, origins):
             return "reported-several-origins", parts
         return ("reported-one-origin-relayed" if supporting[0].relays else "reported-one-origin"), parts
     parts.update(denial=denying)
-    return ("unconfirmed-weak-denial" if denying else "unconfirmed-no-active-attributions"), parts
+    if denying:
+        return "unconfirmed-weak-denial", parts
+    if retracted:
+        parts.update(retracted=list(retracted))
+        return "unconfirmed-retracted", parts
+    return "unconfirmed-no-active-attributions", parts
 
 
 class _Writer:

@@ -62,7 +62,7 @@ def publisher(settings):
 
 
 def review_rating(claim):
-    """The Rating: status and likelihood as alternateName, the status on a 1-5 scale as ratingValue."""
+    """The Rating: status and likelihood as alternateName (and name), the status on a 1-5 scale as ratingValue."""
     status = claim["status"]
     name = status.capitalize() + (f" ({claim['likelihood']})" if claim.get("likelihood") else "")
     rating = {
@@ -70,7 +70,9 @@ def review_rating(claim):
         "ratingValue": RATING_VALUES[status],
         "bestRating": BEST_RATING,
         "worstRating": WORST_RATING,
+        # Google's guide requires alternateName and recommends name; both carry the same short phrase.
         "alternateName": name,
+        "name": name,
     }
     if claim.get("attribution_line"):
         rating["ratingExplanation"] = claim["attribution_line"]
