@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from service.rules import SourceFacts
 from service.web.graph import provenance_svg
 from service.web.marks import marked_passages
 
@@ -110,6 +111,22 @@ def test_a_new_claim_with_its_first_attribution(client, tokens, drills):
         ["Navy", "Russia"], "reported", "yonhap")
 
 
+def test_time_travel_draws_grades_and_parties_as_they_stood(client, ledger, drills):
+    claim = f"/v1/claims/{drills['id']}"
+    created = ledger.get(f"{claim}/history")["items"][0]["at"]
+    etag = client.get("/v1/sources/rok-nis").headers["ETag"]
+    assert client.patch("/v1/sources/rok-nis", json={"reliability": "E"},
+                        headers={**ledger.auth(), "If-Match": etag}).status_code == 200
+    etag = client.get(claim).headers["ETag"]
+    assert client.patch(claim, json={"parties": ["rok-nis"]},
+                        headers={**ledger.auth(), "If-Match": etag}).status_code == 200
+    now = client.get(f"/claims/{drills['id']}").get_data(as_text=True)
+    then = client.get(f"/claims/{drills['id']}", query_string={"as_of": created}).get_data(as_text=True)
+    party = ">party to the claim</text>"
+    assert "ROK-NIS (E)" in now and party in now and '<span class="grade">grade E</span>' in now
+    assert "ROK-NIS (B)" in then and party not in then and '<span class="grade">grade B</span>' in then
+
+
 def test_a_stale_parties_form_says_changed_meanwhile(client, tokens, drills):
     csrf = sign_in(client, tokens["write"])
     page = client.get(f"/claims/{drills['id']}").get_data(as_text=True)
@@ -179,9 +196,8 @@ def test_the_graph_draws_relays_stances_retractions_and_parties():
         {"source": "nyt", "via": ["heraldo"], "stance": "supports", "retracted_at": None},
         {"source": "kremlin", "via": [], "stance": "denies", "retracted_at": "2026-01-01"},
     ]}
-    sources = {"nyt": {"name": "The <Times>", "reliability": "B", "group": "nyt"},
-               "heraldo": {"name": "El Heraldo", "reliability": "C", "group": "heraldo"},
-               "kremlin": {"name": "Kremlin", "reliability": "D", "group": "russia-state"}}
+    sources = {"nyt": SourceFacts("nyt", "The <Times>", "B"), "heraldo": SourceFacts("heraldo", "El Heraldo", "C"),
+               "kremlin": SourceFacts("kremlin", "Kremlin", "D", "russia-state")}
     svg = provenance_svg(claim, sources)
     assert svg.count("<line") == 3 + 3  # three edges, three legend keys
     assert 'stroke="#b42318" stroke-width="2" stroke-dasharray="6 4"' in svg
