@@ -165,10 +165,15 @@ def test_a_document_marks_each_quote_and_can_be_retracted(client, tokens, ledger
     page = client.get(f"/documents/{document['id']}").get_data(as_text=True)
     assert (f'<mark id="quote-{added["id"]}"><a href="/claims/{drills["id"]}#attribution-{added["id"]}">'
             f'the train had left</a></mark>') in page
+    inside = ledger.attribute(drills["id"], "el-heraldo", document_id=document["id"], quote="train")
+    page = client.get(f"/documents/{document['id']}").get_data(as_text=True)
+    assert page.count(f'id="quote-{added["id"]}"') == 1  # the claim page's link lands on every quote,
+    assert f'<li id="quote-{inside["id"]}"' in page  # one inside a passage already marked too
     csrf = sign_in(client, tokens["write"])
     response = client.post(f"/documents/{document['id']}/retraction", data={"reason": "withdrawn", "csrf_token": csrf})
     assert response.status_code == 302
-    assert client.get(f"/v1/claims/{drills['id']}").get_json()["attributions"][1]["retraction_reason"] == "withdrawn"
+    assert [a["retraction_reason"] for a in client.get(f"/v1/claims/{drills['id']}").get_json()["attributions"]] == [
+        None, "withdrawn", "withdrawn"]
 
 
 def test_pages_carry_the_safety_headers_and_escape_input(client, ledger):

@@ -151,9 +151,10 @@ def render_document(document_id, outcome=None, status=200):
     """One document: its text with every quoted passage marked and linked to its attribution."""
     document = queries.get_document(document_id)
     attributions = queries.list_document_attributions(document_id)
+    passages = marked_passages(document.text or "", attributions)
     return render_template(
         "web/document.html", document=document, attributions=attributions, book=SourceBook(),
-        passages=marked_passages(document.text or "", attributions), outcome=outcome or Outcome(),
+        passages=passages, marked={a["id"] for _, a in passages if a}, outcome=outcome or Outcome(),
         form=request.form,
     ), status
 
