@@ -49,6 +49,18 @@ def test_the_session_cookie_holds_no_token_and_is_strict(client, tokens, drills)
     assert secret not in page.get_data(as_text=True)
 
 
+def test_sign_out_ends_the_session(client, tokens, drills):
+    csrf = sign_in(client, tokens["write"])
+    assert client.post("/logout").status_code == 400  # a forged sign-out is refused too
+    response = client.post("/logout", data={"csrf_token": csrf})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    page = client.get(f"/claims/{drills['id']}").get_data(as_text=True)
+    assert "Signed out." in page and "Add an attribution" not in page and "Sign in</a>" in page
+    body = {"source": "yonhap", "stance": "supports", "basis": "secondhand", "confidence": "0.5"}
+    csrf = csrf_of(client)  # the login form's: the session lives on, signed out
+    assert client.post(f"/claims/{drills['id']}/attributions", data={**body, "csrf_token": csrf}).status_code == 401
+
+
 def test_a_wrong_token_is_refused_beside_its_field(client, drills):
     response = client.post("/login", data={"token": "rpt_0000000000000000_nope", "csrf_token": csrf_of(client)})
     assert response.status_code == 401
