@@ -139,6 +139,25 @@ def test_time_travel_draws_grades_and_parties_as_they_stood(client, ledger, dril
     assert "ROK-NIS (B)" in then and party not in then and '<span class="grade">grade B</span>' in then
 
 
+def test_a_new_claim_with_several_first_attributions(client, tokens, drills):
+    csrf = sign_in(client, tokens["write"])
+    boxes = {"attributions.0.source": "yonhap", "attributions.0.confidence": "0.7",
+             "attributions.2.source": "rok-nis", "attributions.2.via": "el-heraldo"}
+    for n in range(3):  # the pickers of every box always send a value, the blank middle one's too
+        boxes |= {f"attributions.{n}.stance": "supports", f"attributions.{n}.basis": "secondhand"}
+    refused = client.post("/claims/new", data={"text": "Two say so.", "csrf_token": csrf, **boxes,
+                                               "attributions.2.confidence": "lots"})
+    assert refused.status_code == 422
+    assert field_errors(refused) == {"attributions-2-confidence": "Not a valid number."}  # beside the third box
+    response = client.post("/claims/new", data={"text": "Two say so.", "csrf_token": csrf, **boxes,
+                                                "attributions.2.confidence": "0.6"})
+    assert response.status_code == 302
+    claim = client.get(response.headers["Location"].replace("/claims/", "/v1/claims/")).get_json()
+    assert [(a["source"], a["via"], a["confidence"]) for a in claim["attributions"]] == [
+        ("yonhap", [], 0.7), ("rok-nis", ["el-heraldo"], 0.6)]
+    assert claim["status"] == "confirmed"
+
+
 def test_a_stale_parties_form_says_changed_meanwhile(client, tokens, drills):
     csrf = sign_in(client, tokens["write"])
     page = client.get(f"/claims/{drills['id']}").get_data(as_text=True)
