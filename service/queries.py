@@ -15,7 +15,7 @@ from . import reads
 from .clock import from_micros, to_micros
 from .derived import REDERIVE_BATCH
 from .errors import Invalid, NotFound
-from .facts import attributions_known, claims_created_by, derive_many
+from .facts import attributions_known, claims_created_by, derive_many, source_facts
 from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
 from .models import Attribution, Claim, Document, HistoryEntry, Job, Source, SourceRevision
@@ -286,6 +286,11 @@ def _one(model, key, name):
     if row is None:
         raise NotFound(f"There is no {name} {key!r}.")
     return row
+
+
+def sources_at(source_ids, as_of=None):
+    """These sources as the rules saw them now, or as they stood at a knowledge time: {id: SourceFacts}."""
+    return source_facts(source_ids, as_of)
 
 
 def list_sources(args):

@@ -57,6 +57,10 @@ class SourceFacts:
         """Admiralty A, B or C."""
         return self.reliability in CREDIBLE_GRADES
 
+    def interested(self, parties):
+        """An interested party to a claim with these parties: its origin group is one of them."""
+        return self.group in parties
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -188,7 +192,7 @@ def _make_origin(group, stance, members, sources, parties):
         relays=tuple(r for r in _unique(r for s in members for r in s.via) if r not in origin_sources),
         bases=_unique(s.basis for s in members),
         credible=any(sources[s].credible for s in origin_sources),
-        interested=group in parties,
+        interested=sources[origin_sources[0]].interested(parties),  # every member shares the group
         confidence=max(s.confidence for s in members),
     )
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
 SEEDS = Path(__file__).parent.parent / "seeds"
 NAVAL_DRILLS = 15  # "The Kremlin has proposed joint naval exercises to North Korea." (README)
+REPORT = "Seoul, Yonhap. Russia has offered joint naval drills to the North, officials said on Monday."
+QUOTE = "Russia has offered joint naval drills to the North"
 YONHAP = {"id": "yonhap", "name": "Yonhap", "kind": "wire_service", "reliability": "B", "country": "KR"}
 
 
@@ -169,8 +172,9 @@ def test_naval_drills_claim_page(site, watched):
     assert watched.errors == []
 
 
-def test_yonhap_confirms_the_naval_drills_and_time_travel_shows_it_reported(write_site, page):
+def test_yonhap_confirms_the_naval_drills_and_time_travel_shows_it_reported(write_site, page, browser):
     write_site.api("/v1/sources", YONHAP)
+    report = write_site.api("/v1/documents", {"publisher": "yonhap", "title": "Drills", "text": REPORT})
     sign_in(page, write_site, "write")
     page.goto(write_site.url(f"/claims/{NAVAL_DRILLS}"))
     form = page.locator("#add-attribution")
@@ -178,11 +182,21 @@ def test_yonhap_confirms_the_naval_drills_and_time_travel_shows_it_reported(writ
     form.get_by_label("Stance").select_option("supports")
     form.get_by_label("Basis").select_option("secondhand")
     form.get_by_label("Confidence (0 to 1)").fill("0.5")
+    form.get_by_label("Document id").fill(str(report["id"]))
+    form.get_by_label("Quote (exact words from the document)").fill(QUOTE)
     form.get_by_role("button", name="Add attribution").click()
     assert page.locator(".verdict .badge").inner_text().startswith("● confirmed")
     assert "independent credible origins" in page.locator(".explanation").inner_text()
     assert page.locator("svg.provenance g.source-node[data-source=yonhap]").count() == 1
     assert page.locator(".timeline li").count() == 2
+    page.get_by_role("link", name=f"“{QUOTE}”").click()  # the quote, linked into its document
+    assert page.url.startswith(write_site.url(f"/documents/{report['id']}#quote-"))
+    assert page.locator("article.document-text mark").inner_text() == QUOTE
+    audit = browser.new_context(bypass_csp=True).new_page()
+    audit.goto(page.url)
+    assert serious_violations(audit) == []  # a page with a highlighted passage, which the seeds have not
+    audit.context.close()
+    page.go_back()
     before = page.locator("#as_of option").nth(1)  # the first change point: the claim's creation
     page.get_by_label("Show this claim as it was known at").select_option(before.get_attribute("value"))
     page.get_by_role("button", name="Show", exact=True).click()
@@ -221,6 +235,13 @@ PAGES = ["/", "/?status=reported&source=nyt", f"/claims/{NAVAL_DRILLS}", "/claim
          "/documents/1", "/login"]
 
 
+def pages(site, signed_in):
+    """Every kind of page: a claim as known at its creation too, and the new-claim form when signed in."""
+    created = requests.get(site.url(f"/v1/claims/{NAVAL_DRILLS}/history")).json()["items"][0]["at"]
+    past = f"/claims/{NAVAL_DRILLS}?" + urllib.parse.urlencode({"as_of": created})
+    return PAGES + [past] + (["/claims/new"] if signed_in else [])
+
+
 def serious_violations(page):
     page.add_script_tag(path=str(AXE))
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
@@ -241,21 +262,21 @@ def test_no_console_errors_and_no_serious_accessibility_violation(site, browser,
     page.on("console", lambda m: errors.append((page.url, m.text)) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append((page.url, str(e))))
     found = {}
-    for path in PAGES:
+    for path in pages(site, signed_in):
         assert page.goto(site.url(path)).status == 200
         audit.goto(site.url(path))
         found[path] = serious_violations(audit)
     checked.close()
     audited.close()
     assert errors == []
-    assert found == {path: [] for path in PAGES}, json.dumps(found, indent=1)
+    assert found == {path: [] for path in pages(site, signed_in)}, json.dumps(found, indent=1)
 
 
 def test_every_page_works_without_javascript(site, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     sign_in(page, site, "admin")
-    for path in PAGES:
+    for path in pages(site, signed_in=True):
         response = page.goto(site.url(path))
         assert response.status == 200, path
         assert page.locator("h1").count() == 1, path

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from service.rules import SourceFacts
 from service.web.graph import provenance_svg
 from service.web.marks import marked_passages
 
@@ -46,6 +47,18 @@ def test_the_session_cookie_holds_no_token_and_is_strict(client, tokens, drills)
     page = client.get(f"/claims/{drills['id']}")
     assert "Add an attribution" in page.get_data(as_text=True)
     assert secret not in page.get_data(as_text=True)
+
+
+def test_sign_out_ends_the_session(client, tokens, drills):
+    csrf = sign_in(client, tokens["write"])
+    assert client.post("/logout").status_code == 400  # a forged sign-out is refused too
+    response = client.post("/logout", data={"csrf_token": csrf})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    page = client.get(f"/claims/{drills['id']}").get_data(as_text=True)
+    assert "Signed out." in page and "Add an attribution" not in page and "Sign in</a>" in page
+    body = {"source": "yonhap", "stance": "supports", "basis": "secondhand", "confidence": "0.5"}
+    csrf = csrf_of(client)  # the login form's: the session lives on, signed out
+    assert client.post(f"/claims/{drills['id']}/attributions", data={**body, "csrf_token": csrf}).status_code == 401
 
 
 def test_a_wrong_token_is_refused_beside_its_field(client, drills):
@@ -110,6 +123,41 @@ def test_a_new_claim_with_its_first_attribution(client, tokens, drills):
         ["Navy", "Russia"], "reported", "yonhap")
 
 
+def test_time_travel_draws_grades_and_parties_as_they_stood(client, ledger, drills):
+    claim = f"/v1/claims/{drills['id']}"
+    created = ledger.get(f"{claim}/history")["items"][0]["at"]
+    etag = client.get("/v1/sources/rok-nis").headers["ETag"]
+    assert client.patch("/v1/sources/rok-nis", json={"reliability": "E"},
+                        headers={**ledger.auth(), "If-Match": etag}).status_code == 200
+    etag = client.get(claim).headers["ETag"]
+    assert client.patch(claim, json={"parties": ["rok-nis"]},
+                        headers={**ledger.auth(), "If-Match": etag}).status_code == 200
+    now = client.get(f"/claims/{drills['id']}").get_data(as_text=True)
+    then = client.get(f"/claims/{drills['id']}", query_string={"as_of": created}).get_data(as_text=True)
+    party = ">party to the claim</text>"
+    assert "ROK-NIS (E)" in now and party in now and '<span class="grade">grade E</span>' in now
+    assert "ROK-NIS (B)" in then and party not in then and '<span class="grade">grade B</span>' in then
+
+
+def test_a_new_claim_with_several_first_attributions(client, tokens, drills):
+    csrf = sign_in(client, tokens["write"])
+    boxes = {"attributions.0.source": "yonhap", "attributions.0.confidence": "0.7",
+             "attributions.2.source": "rok-nis", "attributions.2.via": "el-heraldo"}
+    for n in range(3):  # the pickers of every box always send a value, the blank middle one's too
+        boxes |= {f"attributions.{n}.stance": "supports", f"attributions.{n}.basis": "secondhand"}
+    refused = client.post("/claims/new", data={"text": "Two say so.", "csrf_token": csrf, **boxes,
+                                               "attributions.2.confidence": "lots"})
+    assert refused.status_code == 422
+    assert field_errors(refused) == {"attributions-2-confidence": "Not a valid number."}  # beside the third box
+    response = client.post("/claims/new", data={"text": "Two say so.", "csrf_token": csrf, **boxes,
+                                                "attributions.2.confidence": "0.6"})
+    assert response.status_code == 302
+    claim = client.get(response.headers["Location"].replace("/claims/", "/v1/claims/")).get_json()
+    assert [(a["source"], a["via"], a["confidence"]) for a in claim["attributions"]] == [
+        ("yonhap", [], 0.7), ("rok-nis", ["el-heraldo"], 0.6)]
+    assert claim["status"] == "confirmed"
+
+
 def test_a_stale_parties_form_says_changed_meanwhile(client, tokens, drills):
     csrf = sign_in(client, tokens["write"])
     page = client.get(f"/claims/{drills['id']}").get_data(as_text=True)
@@ -148,10 +196,15 @@ def test_a_document_marks_each_quote_and_can_be_retracted(client, tokens, ledger
     page = client.get(f"/documents/{document['id']}").get_data(as_text=True)
     assert (f'<mark id="quote-{added["id"]}"><a href="/claims/{drills["id"]}#attribution-{added["id"]}">'
             f'the train had left</a></mark>') in page
+    inside = ledger.attribute(drills["id"], "el-heraldo", document_id=document["id"], quote="train")
+    page = client.get(f"/documents/{document['id']}").get_data(as_text=True)
+    assert page.count(f'id="quote-{added["id"]}"') == 1  # the claim page's link lands on every quote,
+    assert f'<li id="quote-{inside["id"]}"' in page  # one inside a passage already marked too
     csrf = sign_in(client, tokens["write"])
     response = client.post(f"/documents/{document['id']}/retraction", data={"reason": "withdrawn", "csrf_token": csrf})
     assert response.status_code == 302
-    assert client.get(f"/v1/claims/{drills['id']}").get_json()["attributions"][1]["retraction_reason"] == "withdrawn"
+    assert [a["retraction_reason"] for a in client.get(f"/v1/claims/{drills['id']}").get_json()["attributions"]] == [
+        None, "withdrawn", "withdrawn"]
 
 
 def test_pages_carry_the_safety_headers_and_escape_input(client, ledger):
@@ -179,9 +232,8 @@ def test_the_graph_draws_relays_stances_retractions_and_parties():
         {"source": "nyt", "via": ["heraldo"], "stance": "supports", "retracted_at": None},
         {"source": "kremlin", "via": [], "stance": "denies", "retracted_at": "2026-01-01"},
     ]}
-    sources = {"nyt": {"name": "The <Times>", "reliability": "B", "group": "nyt"},
-               "heraldo": {"name": "El Heraldo", "reliability": "C", "group": "heraldo"},
-               "kremlin": {"name": "Kremlin", "reliability": "D", "group": "russia-state"}}
+    sources = {"nyt": SourceFacts("nyt", "The <Times>", "B"), "heraldo": SourceFacts("heraldo", "El Heraldo", "C"),
+               "kremlin": SourceFacts("kremlin", "Kremlin", "D", "russia-state")}
     svg = provenance_svg(claim, sources)
     assert svg.count("<line") == 3 + 3  # three edges, three legend keys
     assert 'stroke="#b42318" stroke-width="2" stroke-dasharray="6 4"' in svg

@@ -12,11 +12,12 @@ from marshmallow import ValidationError
 from ..clock import to_micros
 from ..errors import Conflict, Invalid, LedgerError, NotFound, PreconditionFailed, field_errors
 
-# Fields typed into one box, separated by commas, that the API takes as lists.
-LIST_FIELDS = {"subjects", "parties", "via", "attributions.0.via"}
+# Fields typed into one box, separated by commas, that the API takes as lists (by the last part of the
+# name, so "attributions.2.via" is one too).
+LIST_FIELDS = {"subjects", "parties", "via"}
 # Fields the API wants as JSON numbers or integers; a box always gives text.
-NUMBER_FIELDS = {"confidence", "attributions.0.confidence"}
-INTEGER_FIELDS = {"document_id", "attributions.0.document_id"}
+NUMBER_FIELDS = {"confidence"}
+INTEGER_FIELDS = {"document_id"}
 STALE = "This changed meanwhile (someone else saved first). The page now shows the current version; check it and try again."
 
 
@@ -66,6 +67,7 @@ def form_data(form, names):
 
 
 def _typed(name, raw):
+    name = name.rpartition(".")[2]
     if name in LIST_FIELDS:
         return [part.strip() for part in raw.split(",") if part.strip()]
     if name in NUMBER_FIELDS:
@@ -82,11 +84,29 @@ def _number(raw, kind):
         return raw  # left as text, so the schema refuses it with its own message
 
 
-def nested(data, prefix):
-    """Split dotted names under `prefix` ("attributions.0.") into their own dict."""
-    inner = {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
-    rest = {k: v for k, v in data.items() if not k.startswith(prefix)}
-    return rest, inner
+def numbered(data, name):
+    """Split dotted names "<name>.<n>.<field>" into {n: {field: value}}; the rest of `data` as it was."""
+    items, rest = {}, {}
+    for key, value in data.items():
+        head, _, tail = key.partition(".")
+        number, _, inner = tail.partition(".")
+        if head == name and number.isdigit() and inner:
+            items.setdefault(int(number), {})[inner] = value
+        else:
+            rest[key] = value
+    return rest, items
+
+
+def renumbered(outcome, name, numbers):
+    """The outcome with "<name>.<i>." field names turned back into the form's own numbers[i]."""
+    def field(key):
+        head, _, tail = key.partition(".")
+        number, dot, inner = tail.partition(".")
+        if head != name or not number.isdigit() or int(number) >= len(numbers):
+            return key
+        return f"{name}.{numbers[int(number)]}{dot}{inner}"
+    outcome.errors = {field(key): messages for key, messages in outcome.errors.items()}
+    return outcome
 
 
 def query_args(args, list_names=("status",)):

@@ -7,6 +7,8 @@ group is a party to the claim is drawn with a double border and marked "party".
 
 from xml.sax.saxutils import escape, quoteattr
 
+from ..rules import SourceFacts
+
 STANCE_COLOURS = {"supports": "#1a7f37", "denies": "#b42318"}
 NODE_W, NODE_H, COLUMN_GAP, ROW_GAP, MARGIN = 230, 44, 70, 18, 12
 
@@ -37,10 +39,9 @@ def layout(attributions):
 
 
 def provenance_svg(claim, sources):
-    """The SVG text for a claim view (service.queries shape) and {source id: {name, reliability, group}}."""
+    """The SVG text for a claim view (service.queries shape) and {source id: SourceFacts} at the same time."""
     attributions = claim["attributions"]
     positions, claim_at, width, height = layout(attributions)
-    parties = set(claim["parties"])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="provenance" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" aria-labelledby="graph-title graph-desc">',
@@ -51,8 +52,8 @@ def provenance_svg(claim, sources):
     for a in attributions:
         parts += _edges(a, positions, claim_at)
     for source_id, (x, y) in positions.items():
-        info = sources.get(source_id, {"name": source_id, "reliability": "?", "group": source_id})
-        parts.append(_source_node(source_id, info, x, y, info["group"] in parties))
+        facts = _facts(sources, source_id)
+        parts.append(_source_node(source_id, facts, x, y, facts.interested(claim["parties"])))
     parts.append(_claim_node(claim, *claim_at))
     parts.append(_legend(height))
     parts.append("</svg>")
@@ -63,10 +64,15 @@ def describe(claim, sources):
     """A sentence per attribution, for screen readers and for anyone without the picture."""
     lines = []
     for a in claim["attributions"]:
-        chain = " via ".join(sources.get(s, {"name": s})["name"] for s in [a["source"], *a["via"]])
+        chain = " via ".join(_facts(sources, s).name for s in [a["source"], *a["via"]])
         retracted = " (retracted)" if a["retracted_at"] else ""
         lines.append(f"{chain} {a['stance']}{retracted}.")
     return " ".join(lines) or "No attributions."
+
+
+def _facts(sources, source_id):
+    """A source's facts, or a stand-in named by its id for one the page could not find."""
+    return sources.get(source_id) or SourceFacts(source_id, source_id, "?")
 
 
 def _markers():
@@ -94,8 +100,8 @@ def _edges(attribution, positions, claim_at):
     return edges
 
 
-def _source_node(source_id, info, x, y, is_party):
-    label = f'{info["name"]} ({info["reliability"]})'
+def _source_node(source_id, facts, x, y, is_party):
+    label = f"{facts.name} ({facts.reliability})"
     border = (f'<rect x="{x - 3}" y="{y - 3}" width="{NODE_W + 6}" height="{NODE_H + 6}" rx="8" fill="none" '
               f'stroke="#1f2937" stroke-width="1.5"/>') if is_party else ""
     mark = f'<text x="{x + 8}" y="{y + 36}" font-size="11" fill="#1f2937">party to the claim</text>' if is_party else ""

@@ -36,11 +36,6 @@ class SourceBook:
         source = self[source_id]
         return source.name if source is not None else source_id
 
-    def info(self, ids):
-        """id -> {name, reliability, group} for the graph."""
-        return {i: {"name": self.name(i), "reliability": getattr(self[i], "reliability", "?"),
-                    "group": (self[i].affiliation or i) if self[i] is not None else i} for i in ids}
-
 
 def source_labels():
     """Source id -> "Name (id)" for a picker, up to 200 sources."""
@@ -95,11 +90,11 @@ def claim_context(claim_id, args):
     """What the claim page shows, as known at args' times (now when absent)."""
     as_of, published_before = args.get("as_of"), args.get("published_before")
     claim = queries.get_claim(claim_id, as_of, published_before)
-    book = SourceBook()
     ids = {a["source"] for a in claim["attributions"]} | {v for a in claim["attributions"] for v in a["via"]}
+    sources_then = queries.sources_at(ids, as_of)  # grades and groups as they stood at the page's time
     return {
-        "claim": claim, "history": all_history(claim_id), "book": book,
-        "graph": provenance_svg(claim, book.info(sorted(ids))),
+        "claim": claim, "history": all_history(claim_id), "book": SourceBook(), "sources_then": sources_then,
+        "graph": provenance_svg(claim, sources_then),
         "as_of": as_of, "published_before": published_before,
         "past": as_of is not None or published_before is not None,
         "source_labels": source_labels(),
@@ -156,9 +151,10 @@ def render_document(document_id, outcome=None, status=200):
     """One document: its text with every quoted passage marked and linked to its attribution."""
     document = queries.get_document(document_id)
     attributions = queries.list_document_attributions(document_id)
+    passages = marked_passages(document.text or "", attributions)
     return render_template(
         "web/document.html", document=document, attributions=attributions, book=SourceBook(),
-        passages=marked_passages(document.text or "", attributions), outcome=outcome or Outcome(),
+        passages=passages, marked={a["id"] for _, a in passages if a}, outcome=outcome or Outcome(),
         form=request.form,
     ), status
 

@@ -6,12 +6,13 @@ from .. import ledger
 from ..rules import BASES, STANCES
 from ..schemas import AttributionSchema, ClaimPatchSchema, ClaimSchema, RetractionSchema, SourcePatchSchema
 from . import blp
-from .forms import REFUSALS, Outcome, form_data, nested, refusal, unchanged_since
+from .forms import REFUSALS, Outcome, form_data, numbered, refusal, renumbered, unchanged_since
 from .reads import render_claim, render_document, render_source, source_labels
 from .session import requires, sign_in, sign_out
 
 ATTRIBUTION_FIELDS = ("source", "via", "stance", "basis", "confidence", "document_id", "quote", "published_at")
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
+FIRST_ATTRIBUTIONS = 3  # blank attribution boxes on the new-claim form; more can be added on the claim page
 
 
 @blp.route("/login", methods=["GET", "POST"])
@@ -40,17 +41,19 @@ def new_claim():
     """A new claim with its first attribution."""
     outcome = Outcome()
     if request.method == "POST":
-        fields = CLAIM_FIELDS + tuple(f"attributions.0.{name}" for name in ATTRIBUTION_FIELDS)
-        data, first = nested(form_data(request.form, fields), "attributions.0.")
+        fields = CLAIM_FIELDS + tuple(f"attributions.{n}.{name}" for n in range(FIRST_ATTRIBUTIONS)
+                                      for name in ATTRIBUTION_FIELDS)
+        data, boxes = numbered(form_data(request.form, fields), "attributions")
+        # A box left blank is no attribution (its two pickers always send a value).
+        given = [n for n, box in sorted(boxes.items()) if set(box) - {"stance", "basis"}]
         try:
-            given = set(first) - {"stance", "basis"}  # the two pickers always send a value
-            claim = ledger.create_claim(ClaimSchema().load({**data, "attributions": [first] if given else []}))
+            claim = ledger.create_claim(ClaimSchema().load({**data, "attributions": [boxes[n] for n in given]}))
             flash(f"Claim {claim.id} recorded.")
             return redirect(url_for("web.claim", claim_id=claim.id))
         except REFUSALS as error:
-            outcome = refusal(error)
+            outcome = renumbered(refusal(error), "attributions", given)
     return render_template("web/new_claim.html", outcome=outcome, form=request.form, stances=STANCES, bases=BASES,
-                           source_labels=source_labels()), outcome.status
+                           source_labels=source_labels(), boxes=range(FIRST_ATTRIBUTIONS)), outcome.status
 
 
 @blp.post("/claims/<id:claim_id>/attributions")
