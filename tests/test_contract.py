@@ -96,10 +96,13 @@ def test_servers_contact_and_licence_come_from_configuration(document):
 
 
 def test_every_request_body_example_is_accepted_on_the_seeded_ledger(document, app, ledger):
-    examples = {operation["operationId"]: (method, path, operation["requestBody"]["content"]["application/json"])
-                for method, path, operation in operations(document)
-                if "application/json" in operation.get("requestBody", {}).get("content", {})}
-    assert all("example" in content for _, _, content in examples.values()), "a request body without an example"
+    bodies = [(operation["operationId"], method, path, media_type, content)
+              for method, path, operation in operations(document)
+              for media_type, content in operation.get("requestBody", {}).get("content", {}).items()]
+    assert {media_type for *_, media_type, _ in bodies} == {"application/json", "application/x-ndjson"}
+    assert [operation_id for operation_id, *_, content in bodies if "example" not in content] == []
+    examples = {operation_id: (method, path, content)
+                for operation_id, method, path, media_type, content in bodies if media_type == "application/json"}
     # The source example is one of the seed's sources: register it first, then load the rest of the seeds.
     method, path, content = examples.pop("createSource")
     assert ledger.post(path, content["example"])["id"] == "kcna"
@@ -114,6 +117,10 @@ def test_every_request_body_example_is_accepted_on_the_seeded_ledger(document, a
             headers["If-Match"] = ledger.client.get(url).headers["ETag"]
         response = ledger.client.open(url, method=method.upper(), json=content["example"], headers=headers)
         assert response.status_code in (200, 201), (operation_id, response.get_json())
+    [lines] = [content["example"] for operation_id, *_, content in bodies if operation_id == "createImport"]
+    report = ledger.client.post("/v1/imports", data=lines, content_type="application/x-ndjson", headers=ledger.auth())
+    assert report.status_code == 201, report.get_json()
+    assert report.get_json()["counts"] == {"sources": 0, "documents": 1, "claims": 1, "attributions": 1}
 
 
 @pytest.fixture(scope="module")

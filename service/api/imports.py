@@ -8,6 +8,7 @@ from .. import bulk
 from ..auth import requires
 from ..problems import Problem
 from ..schemas import ImportQuerySchema, ImportReportSchema
+from . import examples
 from .base import Blueprint
 
 blp = Blueprint("imports", __name__, url_prefix="/v1/imports", description="Bulk import")
@@ -15,7 +16,7 @@ NDJSON = "application/x-ndjson"
 BODY = {"required": True, "content": {NDJSON: {"schema": {
     "type": "string", "minLength": 1,
     "description": "One JSON object a line, each with `type`: source, document or claim.",
-}}}}
+}, "example": examples.IMPORT}}}
 
 
 @blp.route("")
