@@ -7,6 +7,7 @@ installed by `make test` into tests/node_modules.
 """
 
 import importlib
+import io
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from service import create_app
+from service.api import examples
 from service.cli import openapi_text
 from service.db import db
 from service.seeding import load_seeds
@@ -181,6 +183,52 @@ def test_the_readme_walk_through_runs_with_the_generated_client(python_client, f
     assert history[0].at.tzinfo is not None
     assert isinstance(then, Claim) and then.status is Status.REPORTED and len(then.attributions) == 1
     assert capsys.readouterr().out.splitlines()[0] == f"{claim.id} reported"
+
+
+@pytest.mark.contract
+@pytest.mark.e2e
+def test_the_generated_client_drives_imports_jobs_and_interchange(python_client, fresh_database, tmp_path):
+    """The operations added after the walk-through, called the way a generated client calls them."""
+    from reportedly_client import AuthenticatedClient, models
+    from reportedly_client.api.claims import list_claims
+    from reportedly_client.api.health import get_health
+    from reportedly_client.api.imports import create_import, get_import
+    from reportedly_client.api.interchange import get_claim_provenance, get_claim_review, list_claim_reviews
+    from reportedly_client.api.jobs import get_job
+    from reportedly_client.api.sources import get_source, update_source
+    from reportedly_client.api.summary import get_summary
+    from reportedly_client.types import File
+
+    # A source behind one claim or more is re-graded by a job: the 202 answer of PATCH /v1/sources/{id}.
+    database_url = fresh_database()
+    with serve_ledger(database_url, tmp_path / "gunicorn.log", seeds=ROOT / "seeds",
+                      REPORTEDLY_REGRADE_INLINE_LIMIT="0") as (base, token):
+        api = AuthenticatedClient(base, token=token)
+        report = create_import.sync(client=api, body=File(payload=io.BytesIO(examples.IMPORT.encode())))
+        assert isinstance(report, models.ImportReport) and report.state is models.ImportState.COMPLETED, report
+        assert get_import.sync(report.id, client=api).counts.claims == 1
+        [[claim_id, _]] = report.created.claims
+
+        etag = get_source.sync_detailed("el-heraldo", client=api).headers["ETag"]
+        change = models.SourcePatch(reliability=models.Reliability.D)
+        job = update_source.sync("el-heraldo", client=api, body=change, if_match=etag)
+        assert isinstance(job, models.Job) and job.kind is models.JobKind.SOURCE_CHANGE, job
+        assert get_job.sync(job.id, client=api).state in set(models.JobState)
+
+        wanted = {models.Status.CONFIRMED, models.Status.REPORTED}
+        page = list_claims.sync(client=api, status=sorted(wanted))
+        assert isinstance(page, models.ClaimPage) and {item.status for item in page.items} <= wanted
+        assert claim_id in [item.id for item in page.items]
+        review = get_claim_review.sync(claim_id, client=api).to_dict()
+        assert review["@type"] == "ClaimReview"
+        assert review["claimReviewed"] == "Kim Jong-un arrived in Vladivostok by train."
+        assert list_claim_reviews.sync(client=api).to_dict()["@type"] == "DataFeed"
+        assert "entity" in get_claim_provenance.sync(claim_id, client=api).to_dict()
+        summary = get_summary.sync(client=api)
+        assert isinstance(summary, models.Summary) and summary.total == 20
+        health = get_health.sync(client=api)
+        assert isinstance(health, models.Health)
+        assert health.engine is models.DatabaseEngine(database_url.split(":")[0])
 
 
 @pytest.mark.contract
