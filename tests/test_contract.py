@@ -153,6 +153,13 @@ def test_openapi_python_client_generates_every_operation_without_warnings(python
         assert callable(module.sync), operation["operationId"]
 
 
+@pytest.mark.contract
+def test_every_schema_keeps_its_name_in_the_generated_client(python_client, document):
+    # A name the generator must change (ImportError shadows Python's builtin: ImportError_) is one a user trips on.
+    models = importlib.import_module("reportedly_client.models")
+    assert sorted(set(document["components"]["schemas"]) - set(models.__all__)) == []
+
+
 def readme_walk_through():
     """The Python block of the README's "Use it from code" section."""
     section = (ROOT / "README.md").read_text().split("## Use it from code", 1)[1]
