@@ -345,7 +345,7 @@ class ImportBatchSchema(Schema):
                                                   "description": "The time its claims' `created` entries carry."})
 
 
-class ImportErrorSchema(Schema):
+class ImportLineErrorSchema(Schema):
     """A line that stopped the import: its number, the dotted field (null for the whole line) and why."""
 
     line = fields.Integer()
@@ -384,7 +384,7 @@ class ImportReportSchema(Schema):
     counts = fields.Nested(ImportCountsSchema)
     batches = fields.List(fields.Nested(ImportBatchSchema))
     created = fields.Nested(ImportCreatedSchema)
-    errors = fields.List(fields.Nested(ImportErrorSchema))
+    errors = fields.List(fields.Nested(ImportLineErrorSchema))
 
 
 class ImportQuerySchema(Schema):

@@ -7,6 +7,7 @@ installed by `make test` into tests/node_modules.
 """
 
 import importlib
+import io
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from service import create_app
+from service.api import examples
 from service.cli import openapi_text
 from service.db import db
 from service.seeding import load_seeds
@@ -96,10 +98,13 @@ def test_servers_contact_and_licence_come_from_configuration(document):
 
 
 def test_every_request_body_example_is_accepted_on_the_seeded_ledger(document, app, ledger):
-    examples = {operation["operationId"]: (method, path, operation["requestBody"]["content"]["application/json"])
-                for method, path, operation in operations(document)
-                if "application/json" in operation.get("requestBody", {}).get("content", {})}
-    assert all("example" in content for _, _, content in examples.values()), "a request body without an example"
+    bodies = [(operation["operationId"], method, path, media_type, content)
+              for method, path, operation in operations(document)
+              for media_type, content in operation.get("requestBody", {}).get("content", {}).items()]
+    assert {media_type for *_, media_type, _ in bodies} == {"application/json", "application/x-ndjson"}
+    assert [operation_id for operation_id, *_, content in bodies if "example" not in content] == []
+    examples = {operation_id: (method, path, content)
+                for operation_id, method, path, media_type, content in bodies if media_type == "application/json"}
     # The source example is one of the seed's sources: register it first, then load the rest of the seeds.
     method, path, content = examples.pop("createSource")
     assert ledger.post(path, content["example"])["id"] == "kcna"
@@ -114,6 +119,10 @@ def test_every_request_body_example_is_accepted_on_the_seeded_ledger(document, a
             headers["If-Match"] = ledger.client.get(url).headers["ETag"]
         response = ledger.client.open(url, method=method.upper(), json=content["example"], headers=headers)
         assert response.status_code in (200, 201), (operation_id, response.get_json())
+    [lines] = [content["example"] for operation_id, *_, content in bodies if operation_id == "createImport"]
+    report = ledger.client.post("/v1/imports", data=lines, content_type="application/x-ndjson", headers=ledger.auth())
+    assert report.status_code == 201, report.get_json()
+    assert report.get_json()["counts"] == {"sources": 0, "documents": 1, "claims": 1, "attributions": 1}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +151,13 @@ def test_openapi_python_client_generates_every_operation_without_warnings(python
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", operation["operationId"]).lower()
         module = importlib.import_module(f"reportedly_client.api.{operation['tags'][0].lower()}.{snake}")
         assert callable(module.sync), operation["operationId"]
+
+
+@pytest.mark.contract
+def test_every_schema_keeps_its_name_in_the_generated_client(python_client, document):
+    # A name the generator must change (ImportError shadows Python's builtin: ImportError_) is one a user trips on.
+    models = importlib.import_module("reportedly_client.models")
+    assert sorted(set(document["components"]["schemas"]) - set(models.__all__)) == []
 
 
 def readme_walk_through():
@@ -173,7 +189,58 @@ def test_the_readme_walk_through_runs_with_the_generated_client(python_client, f
         (CauseKind.CREATED, Status.REPORTED), (CauseKind.ATTRIBUTION, Status.CONFIRMED)]
     assert history[0].at.tzinfo is not None
     assert isinstance(then, Claim) and then.status is Status.REPORTED and len(then.attributions) == 1
-    assert capsys.readouterr().out.splitlines()[0] == f"{claim.id} reported"
+    # Each print's comment in the README is what it prints ("..." standing for the rest of a line).
+    shown = [line.split("# ", 1)[1] for line in readme_walk_through().splitlines() if line.startswith("print(")]
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == len(shown) == 4
+    for expected, line in zip(shown, printed, strict=True):
+        assert re.fullmatch(re.escape(expected).replace(re.escape("..."), ".*"), line), (expected, line)
+
+
+@pytest.mark.contract
+@pytest.mark.e2e
+def test_the_generated_client_drives_imports_jobs_and_interchange(python_client, fresh_database, tmp_path):
+    """The operations added after the walk-through, called the way a generated client calls them."""
+    from reportedly_client import AuthenticatedClient, models
+    from reportedly_client.api.claims import list_claims
+    from reportedly_client.api.health import get_health
+    from reportedly_client.api.imports import create_import, get_import
+    from reportedly_client.api.interchange import get_claim_provenance, get_claim_review, list_claim_reviews
+    from reportedly_client.api.jobs import get_job
+    from reportedly_client.api.sources import get_source, update_source
+    from reportedly_client.api.summary import get_summary
+    from reportedly_client.types import File
+
+    # A source behind one claim or more is re-graded by a job: the 202 answer of PATCH /v1/sources/{id}.
+    database_url = fresh_database()
+    with serve_ledger(database_url, tmp_path / "gunicorn.log", seeds=ROOT / "seeds",
+                      REPORTEDLY_REGRADE_INLINE_LIMIT="0") as (base, token):
+        api = AuthenticatedClient(base, token=token)
+        report = create_import.sync(client=api, body=File(payload=io.BytesIO(examples.IMPORT.encode())))
+        assert isinstance(report, models.ImportReport) and report.state is models.ImportState.COMPLETED, report
+        assert get_import.sync(report.id, client=api).counts.claims == 1
+        [[claim_id, _]] = report.created.claims
+
+        etag = get_source.sync_detailed("el-heraldo", client=api).headers["ETag"]
+        change = models.SourcePatch(reliability=models.Reliability.D)
+        job = update_source.sync("el-heraldo", client=api, body=change, if_match=etag)
+        assert isinstance(job, models.Job) and job.kind is models.JobKind.SOURCE_CHANGE, job
+        assert get_job.sync(job.id, client=api).state in set(models.JobState)
+
+        wanted = {models.Status.CONFIRMED, models.Status.REPORTED}
+        page = list_claims.sync(client=api, status=sorted(wanted))
+        assert isinstance(page, models.ClaimPage) and {item.status for item in page.items} <= wanted
+        assert claim_id in [item.id for item in page.items]
+        review = get_claim_review.sync(claim_id, client=api).to_dict()
+        assert review["@type"] == "ClaimReview"
+        assert review["claimReviewed"] == "Kim Jong-un arrived in Vladivostok by train."
+        assert list_claim_reviews.sync(client=api).to_dict()["@type"] == "DataFeed"
+        assert "entity" in get_claim_provenance.sync(claim_id, client=api).to_dict()
+        summary = get_summary.sync(client=api)
+        assert isinstance(summary, models.Summary) and summary.total == 20
+        health = get_health.sync(client=api)
+        assert isinstance(health, models.Health)
+        assert health.engine is models.DatabaseEngine(database_url.split(":")[0])
 
 
 @pytest.mark.contract

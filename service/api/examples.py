@@ -56,3 +56,12 @@ ATTRIBUTION = {
 }
 
 ATTRIBUTION_RETRACTION = {"reason": "El Heraldo corrected the article: the report was not the Times'."}
+
+# JSON Lines for POST /v1/imports: a document of the seeded El Heraldo and a claim citing it by key.
+IMPORT = "\n".join([
+    '{"type":"document","key":"vladivostok","publisher":"el-heraldo","title":"Kim arrives in Vladivostok",'
+    '"published_at":"2023-09-13T09:00:00+09:00"}',
+    '{"type":"claim","text":"Kim Jong-un arrived in Vladivostok by train.","parties":["dprk-state"],'
+    '"attributions":[{"source":"el-heraldo","document_key":"vladivostok","stance":"supports","basis":"secondhand",'
+    '"confidence":0.7}]}',
+]) + "\n"

@@ -8,14 +8,16 @@ from .. import bulk
 from ..auth import requires
 from ..problems import Problem
 from ..schemas import ImportQuerySchema, ImportReportSchema, NoQuerySchema
+from . import examples
 from .base import Blueprint
 
 blp = Blueprint("imports", __name__, url_prefix="/v1/imports", description="Bulk import")
 NDJSON = "application/x-ndjson"
+# A string of format binary: raw bytes to a client generator (openapi-python-client's `File`), not text it encodes.
 BODY = {"required": True, "content": {NDJSON: {"schema": {
-    "type": "string", "minLength": 1,
+    "type": "string", "format": "binary", "minLength": 1,
     "description": "One JSON object a line, each with `type`: source, document or claim.",
-}}}}
+}, "example": examples.IMPORT}}}
 
 
 @blp.route("")
