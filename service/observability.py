@@ -65,13 +65,17 @@ def serve_metrics():
     return metrics_text(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
 
-def init_observability(app):
-    """Request ids always; metrics and GET /metrics when REPORTEDLY_METRICS is true."""
+def init_observability(app, read_guard):
+    """Request ids always; metrics and GET /metrics when REPORTEDLY_METRICS is true.
+
+    `read_guard` is the rule of every read (auth.requires("read")): /metrics is open when reads are
+    public, else it needs a read token, for it tells how the service is used.
+    """
     app.before_request(assign_request_id)
     if app.config["METRICS"]:
         init_metrics()
         app.after_request(record_metrics)
-        app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+        app.add_url_rule("/metrics", "metrics", read_guard(serve_metrics), methods=["GET"])
     app.after_request(return_request_id)
 
 

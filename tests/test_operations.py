@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from service.auth import create_token
+from service.db import db
 from service.metrics import metrics_text
 from service.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import build_app
@@ -175,3 +177,18 @@ def test_a_log_line_written_while_serving_names_the_request(app):
     assert answer.status_code == 500 and answer.get_json()["request_id"] == "bug-1"
     [line] = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert line["request_id"] == "bug-1" and line["level"] == "ERROR" and "RuntimeError" in line["exception"]
+
+
+def test_metrics_follow_the_rule_of_every_read(fresh_database):
+    """Open when reads are public; else a read token, as the README says."""
+    url = fresh_database()
+    public = build_app(url, METRICS=True).test_client().get("/metrics")
+    assert public.status_code == 200 and "reportedly_http_requests_total" in public.text
+    app = build_app(url, METRICS=True, PUBLIC_READS=False)
+    with db.connection_context():
+        token = create_token("scraper", "read")
+    closed = app.test_client()
+    refused = closed.get("/metrics")
+    assert refused.status_code == 401 and refused.get_json()["request_id"] == refused.headers["X-Request-ID"]
+    scraped = closed.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert scraped.status_code == 200 and "reportedly_http_requests_total" in scraped.text
