@@ -4,16 +4,19 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import apsw
 import pytest
 import requests
 
 from service.auth import create_token
 from service.db import db
 from service.metrics import metrics_text
+from service.models import TallyDelta
 from service.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import build_app
 from tests.servers import Gunicorn, reportedly
@@ -62,6 +65,49 @@ def test_rate_limit_refusals_are_counted(fresh_database):
     refusals = "reportedly_rate_limit_refusals_total"
     assert metric(after, refusals) == metric(before, refusals) + 1
     assert metric(after, "reportedly_http_requests_total", route="/v1/claims", method="GET", status="429") >= 1
+
+
+HOLD_SECONDS = 0.4
+
+
+def hold_the_write_lock(database_url):
+    """Another writer takes the lock a new claim needs (SQLite: the write lock; PostgreSQL: a table lock that its
+    ROW EXCLUSIVE lock on the count deltas waits for) and lets it go after HOLD_SECONDS, from a timer thread."""
+    if database_url.startswith("sqlite:///"):
+        connection = apsw.Connection(database_url[len("sqlite:///"):])
+        connection.execute("BEGIN IMMEDIATE")
+        release = lambda: connection.execute("COMMIT")  # noqa: E731
+    else:
+        import psycopg
+
+        connection = psycopg.connect(database_url)
+        connection.execute(f"LOCK TABLE {TallyDelta._meta.table_name} IN SHARE MODE")
+        release = connection.commit
+    timer = threading.Timer(HOLD_SECONDS, release)
+    timer.start()
+    return timer, connection
+
+
+def test_a_write_that_waits_for_a_lock_is_counted_with_its_wait(fresh_database):
+    url = fresh_database()
+    app = build_app(url, METRICS=True)
+    with db.connection_context():
+        auth = {"Authorization": f"Bearer {create_token('writer', 'write')}"}
+    client = app.test_client()
+    assert client.post("/v1/claims", json={"text": "First."}, headers=auth).status_code == 201
+    before = metrics_text().decode()
+    timer, holder = hold_the_write_lock(url)
+    try:
+        created = client.post("/v1/claims", json={"text": "Waited for the lock."}, headers=auth)
+    finally:
+        timer.join()
+        holder.close()
+    after = metrics_text().decode()
+    assert created.status_code == 201, created.get_json()
+    waits = "reportedly_write_lock_wait_seconds"
+    assert metric(after, f"{waits}_count") >= metric(before, f"{waits}_count") + 1
+    # Not a timing of the service: the write cannot have had the lock before the holder let it go.
+    assert metric(after, f"{waits}_sum") - metric(before, f"{waits}_sum") >= HOLD_SECONDS / 2
 
 
 def serve_with_metrics(tmp_path, **env):
