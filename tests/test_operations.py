@@ -20,6 +20,7 @@ from service.models import TallyDelta
 from service.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import build_app
 from tests.servers import Gunicorn, reportedly
+from tests.test_hostile_http import exchange
 
 
 def metric(text, name, **labels):
@@ -199,10 +200,17 @@ def test_text_access_log_names_the_request_id(tmp_path):
     try:
         assert requests.get(f"{gunicorn.base}/v1/claims", headers={"X-Request-ID": "text-1"}, timeout=10).ok
         assert requests.get(f"{gunicorn.base}/metrics", timeout=10).status_code == 404
+        # A request gunicorn refuses before Flask sees it still gets an id: answer, body and log line.
+        status, headers, body = exchange(gunicorn.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n")
     finally:
         assert gunicorn.stop() == 0
-    [line] = [line for line in gunicorn.logs().splitlines() if "[text-1]" in line]
+    logs = gunicorn.logs()
+    [line] = [line for line in logs.splitlines() if "[text-1]" in line]
     assert "gunicorn.access [text-1]: 127.0.0.1 \"GET /v1/claims HTTP/1.1\" 200" in line
+    refused = headers["x-request-id"]
+    assert status == 400 and re.fullmatch(r"[0-9a-f]{32}", refused) and json.loads(body)["request_id"] == refused
+    [line] = [line for line in logs.splitlines() if f"[{refused}]" in line]
+    assert "[WARNING] gunicorn.error" in line and "Invalid request from ip=127.0.0.1" in line
 
 
 def test_a_log_line_written_while_serving_names_the_request(app):
