@@ -111,6 +111,28 @@ def test_a_write_that_waits_for_a_lock_is_counted_with_its_wait(fresh_database):
     assert metric(after, f"{waits}_sum") - metric(before, f"{waits}_sum") >= HOLD_SECONDS / 2
 
 
+def test_a_write_that_gives_up_waiting_is_counted_busy(tmp_path):
+    """SQLite's busy timeout shorter than the other writer's hold: a 503, counted as a busy write transaction."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    app = build_app(url, METRICS=True, SQLITE_BUSY_TIMEOUT_SECONDS=0.05)
+    with db.connection_context():
+        auth = {"Authorization": f"Bearer {create_token('writer', 'write')}"}
+    before = metrics_text().decode()
+    timer, holder = hold_the_write_lock(url)
+    try:
+        refused = app.test_client().post("/v1/claims", json={"text": "Gave up."}, headers=auth)
+    finally:
+        timer.join()
+        holder.close()
+    after = metrics_text().decode()
+    assert refused.status_code == 503 and refused.headers["Retry-After"], refused.get_json()
+    busy = {"outcome": "busy"}
+    assert metric(after, "reportedly_write_transactions_total", **busy) == \
+        metric(before, "reportedly_write_transactions_total", **busy) + 1
+    waits = "reportedly_write_lock_wait_seconds_count"
+    assert metric(after, waits) >= metric(before, waits) + 1, "a wait that failed is a wait too"
+
+
 def serve_with_metrics(tmp_path, **env):
     """gunicorn (2 workers) on a new SQLite ledger with metrics on, and an admin token."""
     env = {"REPORTEDLY_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}", "REPORTEDLY_METRICS": "true", **env}
