@@ -4,9 +4,16 @@
 FROM python:3.11-slim-bookworm AS builder
 LABEL org.opencontainers.image.title="reportedly-builder"
 WORKDIR /src
-COPY pyproject.toml setup.cfg README.md ./
+# The dependencies first, from setup.cfg alone (an empty package stands in for the code): this layer
+# stays in the build cache until setup.cfg changes, so a change to the code downloads nothing again.
+# setuptools' build/ goes too: it would keep the stand-in's files, newer than the real ones copied next.
+COPY pyproject.toml setup.cfg ./
+RUN mkdir service && touch service/__init__.py README.md \
+ && pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]" \
+ && rm -rf service README.md build ./*.egg-info /wheels/reportedly-*.whl
+COPY README.md ./
 COPY service ./service
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # --- runtime: the wheel, a non-root user, the data volume -----------------------------
 FROM python:3.11-slim-bookworm

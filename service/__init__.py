@@ -23,7 +23,7 @@ def create_app(config=None, with_database=True):
     """
     app = Flask(__name__)
     configure(app, config)
-    observability.init_observability(app)
+    observability.init_observability(app, read_guard=auth.requires("read"))
     trust_proxies(app)
     if with_database:
         app.extensions["reportedly.db"] = init_database(app.config)

@@ -1,5 +1,7 @@
 """The database: declared once here, initialised once per process from configuration; requests borrow its connection."""
 
+import re
+import time
 import urllib.parse
 from datetime import timezone
 from pathlib import Path
@@ -10,6 +12,7 @@ from playhouse.apsw_ext import APSWDatabase
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from .clock import utcnow
+from .metrics import observe_lock_wait
 
 # Models bind to this proxy; init_database() points it at SQLite or PostgreSQL.
 db = DatabaseProxy()
@@ -18,6 +21,34 @@ db = DatabaseProxy()
 # FULL keeps every acknowledged write through a power loss; NORMAL keeps it through a
 # process crash but may lose the last commits on a power loss, for several times the rate.
 SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+# Statements that wait for another writer on PostgreSQL: row locks, advisory locks, table locks.
+LOCKING_STATEMENT = re.compile(r"\bFOR (?:UPDATE|SHARE)\b|\bpg_advisory_xact_lock\(|^LOCK TABLE ")
+
+
+class LedgerSQLite(APSWDatabase):
+    """APSW's database whose BEGIN IMMEDIATE, the wait for SQLite's one write lock, is timed as a lock wait."""
+
+    def begin(self, lock_type=None):
+        started = time.perf_counter()
+        try:
+            return super().begin(lock_type)
+        finally:
+            observe_lock_wait(time.perf_counter() - started)
+
+
+class LedgerPostgreSQL(PooledPostgresqlDatabase):
+    """The pooled PostgreSQL database whose lock-taking statements are timed as lock waits."""
+
+    def execute_sql(self, sql, params=None):
+        if not LOCKING_STATEMENT.search(sql):
+            return super().execute_sql(sql, params)
+        started = time.perf_counter()
+        try:
+            return super().execute_sql(sql, params)
+        finally:
+            observe_lock_wait(time.perf_counter() - started)
 
 
 def sqlite_library_version():
@@ -43,7 +74,7 @@ def _open_sqlite(path, config):
     synchronous = config["SQLITE_SYNCHRONOUS"].upper()
     if synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"REPORTEDLY_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {config['SQLITE_SYNCHRONOUS']!r}")
-    database = APSWDatabase(
+    database = LedgerSQLite(
         path,
         pragmas=(("journal_mode", "wal"), ("synchronous", synchronous), ("foreign_keys", 1)),
         timeout=config["SQLITE_BUSY_TIMEOUT_SECONDS"],
@@ -58,7 +89,7 @@ def _open_sqlite(path, config):
 def _open_postgresql(parsed, config):
     """PostgreSQL through psycopg 3 with a per-process connection pool."""
     query = dict(urllib.parse.parse_qsl(parsed.query))
-    return PooledPostgresqlDatabase(
+    return LedgerPostgreSQL(
         urllib.parse.unquote(parsed.path.lstrip("/")),
         host=parsed.hostname,
         port=parsed.port,

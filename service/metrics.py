@@ -21,6 +21,10 @@ def init_metrics():
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)),
         writes=Counter("reportedly_write_transactions", "Write requests by outcome: committed (2xx), refused (4xx), "
                        "busy (503: the database lock or pool was not had in time), failed (other 5xx).", ["outcome"]),
+        lock_waits=Histogram("reportedly_write_lock_wait_seconds", "Time a write waited for a lock: SQLite's "
+                             "BEGIN IMMEDIATE (its one write lock); PostgreSQL's row, advisory and table locks. Its "
+                             "_count is the lock-taking statements.",
+                             buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)),
         replays=Counter("reportedly_idempotent_replays", "Answers replayed for a repeated Idempotency-Key."),
         rate_limited=Counter("reportedly_rate_limit_refusals", "Requests refused with 429 by the rate limit."),
         rederived=Counter("reportedly_claims_rederived", "Claims re-derived from their inputs (writes, re-grades, "
@@ -36,6 +40,12 @@ def count_rederived(claims):
     """Count claims whose derived fields were recomputed (when metrics are on)."""
     if METRICS:
         METRICS["rederived"].inc(claims)
+
+
+def observe_lock_wait(seconds):
+    """Record how long a statement waited for its lock (when metrics are on)."""
+    if METRICS:
+        METRICS["lock_waits"].observe(seconds)
 
 
 def observe_job(kind, outcome, seconds):

@@ -1,5 +1,6 @@
 """What an operator sees at the HTTP edge: request ids on answers and log lines, JSON logs, GET /metrics."""
 
+import contextvars
 import json
 import logging
 import re
@@ -16,9 +17,19 @@ REQUEST_ID_HEADER = "X-Request-ID"
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
+# A request gunicorn refuses itself (unparsable, over its limits) never reaches Flask; its id lives here
+# while the worker answers and logs it (a context variable: each greenlet has its own).
+REFUSED_REQUEST_ID = contextvars.ContextVar("refused_request_id", default=None)
+
+
 def current_request_id():
-    """The id of the request being served, or None outside a request."""
-    return g.get("request_id") if has_request_context() else None
+    """The id of the request being served (or refused by gunicorn), or None outside a request."""
+    return g.get("request_id") if has_request_context() else REFUSED_REQUEST_ID.get()
+
+
+def refusing_request():
+    """Give a request gunicorn refuses an id of its own, for its answer and its log lines; return the reset token."""
+    return REFUSED_REQUEST_ID.set(uuid.uuid4().hex)
 
 
 def assign_request_id():
@@ -65,13 +76,17 @@ def serve_metrics():
     return metrics_text(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
 
-def init_observability(app):
-    """Request ids always; metrics and GET /metrics when REPORTEDLY_METRICS is true."""
+def init_observability(app, read_guard):
+    """Request ids always; metrics and GET /metrics when REPORTEDLY_METRICS is true.
+
+    `read_guard` is the rule of every read (auth.requires("read")): /metrics is open when reads are
+    public, else it needs a read token, for it tells how the service is used.
+    """
     app.before_request(assign_request_id)
     if app.config["METRICS"]:
         init_metrics()
         app.after_request(record_metrics)
-        app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+        app.add_url_rule("/metrics", "metrics", read_guard(serve_metrics), methods=["GET"])
     app.after_request(return_request_id)
 
 
@@ -121,6 +136,8 @@ class AccessLogger(glogging.Logger):
             return
         atoms = self.atoms(resp, req, environ, request_time)
         fields = {name: atoms.get(atom, "-") for name, atom in ACCESS_FIELDS.items()}
+        if fields["request_id"] == "-":
+            fields["request_id"] = current_request_id() or "-"
         fields["status"] = int(fields["status"]) if str(fields["status"]).isdigit() else fields["status"]
         self.access_log.info(self.cfg.access_log_format, self.atoms_wrapper_class(atoms),
                              extra={"fields": fields, "request_id": fields["request_id"]})

@@ -1,6 +1,6 @@
 """The gunicorn worker: gevent, so slow clients park a greenlet each instead of holding a whole worker.
 
-Two things the stock gevent worker gets wrong for this service, fixed here:
+Three things the stock gevent worker gets wrong for this service, fixed here:
 - peewee keeps its connection state in a `threading.local` subclass made when
   peewee is first imported, which happens in gunicorn's master, before the worker
   monkey-patches threading. Unfixed, every greenlet of a worker would share one
@@ -11,7 +11,8 @@ Two things the stock gevent worker gets wrong for this service, fixed here:
   reloaded after the patch, so it sees gevent and waits cooperatively.
 - gunicorn answers requests it cannot parse (400, 414, 431, a malformed chunked
   body) itself, with an HTML page; its one writer of those pages is replaced by one
-  that writes RFC 9457 problem+json like the rest of the service.
+  that writes RFC 9457 problem+json like the rest of the service, and such a refusal
+  gets a request id of its own, on the answer, in its body and on its log lines.
 """
 
 import importlib
@@ -23,6 +24,7 @@ import peewee
 from gunicorn import util
 from gunicorn.workers import ggevent
 
+from .observability import REFUSED_REQUEST_ID, REQUEST_ID_HEADER, current_request_id, refusing_request
 from .problems import PROBLEM_MEDIA_TYPE, problem_body
 
 
@@ -35,6 +37,7 @@ def write_problem(sock, status_int, reason, mesg):
         f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\n"
         "X-Content-Type-Options: nosniff\r\n"
         "Cache-Control: no-store\r\n"
+        f"{REQUEST_ID_HEADER}: {current_request_id()}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     util.write_nonblock(sock, head.encode("latin-1") + body)
@@ -60,3 +63,11 @@ class GeventWorker(ggevent.GeventWorker):
         greenlet_local_connection_state()
         cooperative_psycopg()
         util.write_error = write_problem
+
+    def handle_error(self, req, client, addr, exc):
+        """gunicorn's own refusal under a request id of its own: on the answer, in its body and its log lines."""
+        refusal = refusing_request()
+        try:
+            super().handle_error(req, client, addr, exc)
+        finally:
+            REFUSED_REQUEST_ID.reset(refusal)

@@ -10,6 +10,7 @@ the Dockerfile itself: its stages, user, volume, HEALTHCHECK, CMD and stop behav
 The stand-in is built once per machine and kept (podman image exists) between runs.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,8 +30,11 @@ pytestmark = pytest.mark.container
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "docker.io/library/python:3.11-slim-bookworm"
-IMAGE = "localhost/reportedly:test"
-BUILDER_IMAGE = "localhost/reportedly-builder:test"
+# Tagged per checkout: several checkouts on one machine (one engine, one image store) may run this test at
+# once, and one must never run another's build. Each checkout's tags keep its build cache for its next run.
+CHECKOUT = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
+IMAGE = f"localhost/reportedly:test-{CHECKOUT}"
+BUILDER_IMAGE = f"localhost/reportedly-builder:test-{CHECKOUT}"
 # The default crun runtime and the default ulimits are refused on these machines.
 PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
@@ -147,6 +151,13 @@ class Container:
     def exec(self, *args):
         return podman("exec", self.name, *args).stdout
 
+    def wait_for_log(self, text, seconds=STOP_SECONDS):
+        """Until `text` appears in the container's output."""
+        deadline = time.monotonic() + seconds
+        while text not in self.logs():
+            assert time.monotonic() < deadline, f"{text!r} never logged:\n" + self.logs()
+            time.sleep(0.1)
+
     def logs(self):
         result = podman("logs", self.name, check=False)
         return result.stdout + result.stderr
@@ -222,7 +233,9 @@ def test_image_serves_as_non_root_keeps_data_and_stops_gracefully(image, contain
     time.sleep(0.5)  # a worker is now inside the request, reading its body
     stopper = subprocess.Popen([*PODMAN, "stop", "--time", str(STOP_SECONDS), container.name],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1)
+    container.wait_for_log("Handling signal: term")  # the master has the SIGTERM and passes it to the workers
+    time.sleep(0.5)
+    assert container.state()["Status"] in ("running", "stopping"), "the in-flight request holds the container open"
     answer = finish()
     assert answer.startswith("HTTP/1.1 201"), answer
     assert stopper.wait(timeout=STOP_SECONDS + 30) == 0

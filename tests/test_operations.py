@@ -4,17 +4,23 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import apsw
 import pytest
 import requests
 
+from service.auth import create_token
+from service.db import db
 from service.metrics import metrics_text
+from service.models import TallyDelta
 from service.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import build_app
 from tests.servers import Gunicorn, reportedly
+from tests.test_hostile_http import exchange
 
 
 def metric(text, name, **labels):
@@ -60,6 +66,71 @@ def test_rate_limit_refusals_are_counted(fresh_database):
     refusals = "reportedly_rate_limit_refusals_total"
     assert metric(after, refusals) == metric(before, refusals) + 1
     assert metric(after, "reportedly_http_requests_total", route="/v1/claims", method="GET", status="429") >= 1
+
+
+HOLD_SECONDS = 0.4
+
+
+def hold_the_write_lock(database_url):
+    """Another writer takes the lock a new claim needs (SQLite: the write lock; PostgreSQL: a table lock that its
+    ROW EXCLUSIVE lock on the count deltas waits for) and lets it go after HOLD_SECONDS, from a timer thread."""
+    if database_url.startswith("sqlite:///"):
+        connection = apsw.Connection(database_url[len("sqlite:///"):])
+        connection.execute("BEGIN IMMEDIATE")
+        release = lambda: connection.execute("COMMIT")  # noqa: E731
+    else:
+        import psycopg
+
+        connection = psycopg.connect(database_url)
+        connection.execute(f"LOCK TABLE {TallyDelta._meta.table_name} IN SHARE MODE")
+        release = connection.commit
+    timer = threading.Timer(HOLD_SECONDS, release)
+    timer.start()
+    return timer, connection
+
+
+def test_a_write_that_waits_for_a_lock_is_counted_with_its_wait(fresh_database):
+    url = fresh_database()
+    app = build_app(url, METRICS=True)
+    with db.connection_context():
+        auth = {"Authorization": f"Bearer {create_token('writer', 'write')}"}
+    client = app.test_client()
+    assert client.post("/v1/claims", json={"text": "First."}, headers=auth).status_code == 201
+    before = metrics_text().decode()
+    timer, holder = hold_the_write_lock(url)
+    try:
+        created = client.post("/v1/claims", json={"text": "Waited for the lock."}, headers=auth)
+    finally:
+        timer.join()
+        holder.close()
+    after = metrics_text().decode()
+    assert created.status_code == 201, created.get_json()
+    waits = "reportedly_write_lock_wait_seconds"
+    assert metric(after, f"{waits}_count") >= metric(before, f"{waits}_count") + 1
+    # Not a timing of the service: the write cannot have had the lock before the holder let it go.
+    assert metric(after, f"{waits}_sum") - metric(before, f"{waits}_sum") >= HOLD_SECONDS / 2
+
+
+def test_a_write_that_gives_up_waiting_is_counted_busy(tmp_path):
+    """SQLite's busy timeout shorter than the other writer's hold: a 503, counted as a busy write transaction."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    app = build_app(url, METRICS=True, SQLITE_BUSY_TIMEOUT_SECONDS=0.05)
+    with db.connection_context():
+        auth = {"Authorization": f"Bearer {create_token('writer', 'write')}"}
+    before = metrics_text().decode()
+    timer, holder = hold_the_write_lock(url)
+    try:
+        refused = app.test_client().post("/v1/claims", json={"text": "Gave up."}, headers=auth)
+    finally:
+        timer.join()
+        holder.close()
+    after = metrics_text().decode()
+    assert refused.status_code == 503 and refused.headers["Retry-After"], refused.get_json()
+    busy = {"outcome": "busy"}
+    assert metric(after, "reportedly_write_transactions_total", **busy) == \
+        metric(before, "reportedly_write_transactions_total", **busy) + 1
+    waits = "reportedly_write_lock_wait_seconds_count"
+    assert metric(after, waits) >= metric(before, waits) + 1, "a wait that failed is a wait too"
 
 
 def serve_with_metrics(tmp_path, **env):
@@ -151,10 +222,17 @@ def test_text_access_log_names_the_request_id(tmp_path):
     try:
         assert requests.get(f"{gunicorn.base}/v1/claims", headers={"X-Request-ID": "text-1"}, timeout=10).ok
         assert requests.get(f"{gunicorn.base}/metrics", timeout=10).status_code == 404
+        # A request gunicorn refuses before Flask sees it still gets an id: answer, body and log line.
+        status, headers, body = exchange(gunicorn.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n")
     finally:
         assert gunicorn.stop() == 0
-    [line] = [line for line in gunicorn.logs().splitlines() if "[text-1]" in line]
+    logs = gunicorn.logs()
+    [line] = [line for line in logs.splitlines() if "[text-1]" in line]
     assert "gunicorn.access [text-1]: 127.0.0.1 \"GET /v1/claims HTTP/1.1\" 200" in line
+    refused = headers["x-request-id"]
+    assert status == 400 and re.fullmatch(r"[0-9a-f]{32}", refused) and json.loads(body)["request_id"] == refused
+    [line] = [line for line in logs.splitlines() if f"[{refused}]" in line]
+    assert "[WARNING] gunicorn.error" in line and "Invalid request from ip=127.0.0.1" in line
 
 
 def test_a_log_line_written_while_serving_names_the_request(app):
@@ -175,3 +253,18 @@ def test_a_log_line_written_while_serving_names_the_request(app):
     assert answer.status_code == 500 and answer.get_json()["request_id"] == "bug-1"
     [line] = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert line["request_id"] == "bug-1" and line["level"] == "ERROR" and "RuntimeError" in line["exception"]
+
+
+def test_metrics_follow_the_rule_of_every_read(fresh_database):
+    """Open when reads are public; else a read token, as the README says."""
+    url = fresh_database()
+    public = build_app(url, METRICS=True).test_client().get("/metrics")
+    assert public.status_code == 200 and "reportedly_http_requests_total" in public.text
+    app = build_app(url, METRICS=True, PUBLIC_READS=False)
+    with db.connection_context():
+        token = create_token("scraper", "read")
+    closed = app.test_client()
+    refused = closed.get("/metrics")
+    assert refused.status_code == 401 and refused.get_json()["request_id"] == refused.headers["X-Request-ID"]
+    scraped = closed.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert scraped.status_code == 200 and "reportedly_http_requests_total" in scraped.text
