@@ -13,10 +13,11 @@ SAFE_METHODS = ("GET", "HEAD")
 
 def cache_control(response):
     """The Cache-Control this answer should carry, unless a view chose one already."""
+    environ = request.environ  # a header looked up through Werkzeug costs an exception when it is missing
     public_read = (
         request.method in SAFE_METHODS
-        and "Authorization" not in request.headers
-        and not request.cookies  # a web session's pages are as private as a token's answers
+        and "HTTP_AUTHORIZATION" not in environ
+        and not environ.get("HTTP_COOKIE")  # a web session's pages are as private as a token's answers
         and response.status_code in (200, 304)
     )
     return "no-cache" if public_read else "no-store"
@@ -24,8 +25,12 @@ def cache_control(response):
 
 def add_security_headers(response):
     """after_request: nosniff, Cache-Control and Vary: Authorization on every answer."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if "Cache-Control" not in response.headers or request.path.startswith("/v1/"):
-        response.headers["Cache-Control"] = cache_control(response)
-    response.vary.add("Authorization")
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    if request.path.startswith("/v1/") or "Cache-Control" not in headers:
+        headers["Cache-Control"] = cache_control(response)
+    if "Vary" in headers:
+        response.vary.add("Authorization")
+    else:
+        headers["Vary"] = "Authorization"
     return response

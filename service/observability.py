@@ -4,8 +4,8 @@ import contextvars
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from flask import g, has_request_context, request
 from gunicorn import glogging
@@ -13,6 +13,7 @@ from gunicorn import glogging
 from .metrics import METRICS, init_metrics, metrics_text
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # read from the WSGI environ: a missing header costs Werkzeug an exception
 # A client's id is kept only when it is short and plain: nothing that could forge a log line.
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -29,19 +30,19 @@ def current_request_id():
 
 def refusing_request():
     """Give a request gunicorn refuses an id of its own, for its answer and its log lines; return the reset token."""
-    return REFUSED_REQUEST_ID.set(uuid.uuid4().hex)
+    return REFUSED_REQUEST_ID.set(secrets.token_hex(16))
 
 
 def assign_request_id():
     """before_request: the client's X-Request-ID when well formed, else a new one."""
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = offered if WELL_FORMED_ID.fullmatch(offered) else uuid.uuid4().hex
+    offered = request.environ.get(REQUEST_ID_ENVIRON, "")
+    g.request_id = offered if WELL_FORMED_ID.fullmatch(offered) else secrets.token_hex(16)
     g.request_started = time.perf_counter()
 
 
 def return_request_id(response):
     """after_request: the request's id on every answer."""
-    response.headers[REQUEST_ID_HEADER] = current_request_id() or uuid.uuid4().hex
+    response.headers[REQUEST_ID_HEADER] = current_request_id() or secrets.token_hex(16)
     return response
 
 

@@ -20,13 +20,24 @@ OPEN_ENDPOINTS = {"web.login", "web.static"}
 
 
 class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions with the signer built once per app, not at every request (API calls too)."""
+    """Flask's signed-cookie sessions, costing an API call (no cookie, session untouched) next to nothing."""
 
     def get_signing_serializer(self, app):
         signer = app.extensions.get("reportedly.session_signer")
         if signer is None:
             signer = app.extensions["reportedly.session_signer"] = super().get_signing_serializer(app)
         return signer
+
+    def open_session(self, app, request):
+        """A request without cookies (every API call) starts an empty session without parsing any."""
+        if not request.environ.get("HTTP_COOKIE") and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        """Nothing to do for a session nobody read, changed or filled (every API call)."""
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
 
 
 def csrf_token():
