@@ -9,12 +9,15 @@ from ..errors import Invalid, NotFound
 from ..rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
 from ..schemas import ClaimQuerySchema, PageQuerySchema, TimeQuerySchema
 from . import blp
+from .badges import badge
 from .forms import REFUSALS, Outcome, query_args, refusal, version_of
 from .graph import provenance_svg
+from .links import link_maker
 from .marks import marked_passages
 
 FILTERS = ("status", "source", "relayed_by", "subject", "party", "q", "min_confidence", "as_of", "published_before")
 EMPTY_PAGE = {"items": [], "next_cursor": None}
+STANCE_TEXT = {stance: f" ({escape(stance)})" for stance in STANCES}
 # The API's query schemas, made once: making one copies every field, a tenth of a small page's time.
 CLAIM_QUERY, TIME_QUERY, PAGE_QUERY = ClaimQuerySchema(), TimeQuerySchema(), PageQuerySchema()
 blp.add_app_template_filter(version_of, "version")
@@ -60,6 +63,16 @@ def filter_link(args, **changes):
     return url_for("web.board", **kept)
 
 
+def status_links(args):
+    """status -> the board's URL with only that status, other filters kept, from one url_for rather than one
+    per status: filter_link puts a changed filter last, and a status needs no quoting."""
+    url = filter_link(args, status=["-"])
+    if not url.endswith("status=-"):
+        return {status: filter_link(args, status=[status]) for status in STATUSES}
+    head = url.removesuffix("-")
+    return {status: head + status for status in STATUSES}
+
+
 @blp.get("/")
 def board():
     """The board: counts by status, the API's filters, claims newest first, keyset paging."""
@@ -74,47 +87,47 @@ def board():
     return render_template(
         "web/board.html", claims=claims, rows=board_rows(claims["items"], request.args), counts=counts,
         outcome=outcome, form=request.args, statuses=STATUSES, filter_link=filter_link,
-        status_links={status: filter_link(request.args, status=[status]) for status in STATUSES},
+        status_links=status_links(request.args),
         next_link=claims["next_cursor"] and filter_link(request.args, cursor=claims["next_cursor"]),
     ), outcome.status if outcome else 200
 
 
 def board_rows(views, args):
-    """What each claim row of the board shows: its link at the board's times, and its origins' names and links.
+    """Each claim row of the board, as HTML: its badge, confidence, link at the board's times, and origins.
 
-    The names come in one query for the page's origin sources. Links are made from one url_for per kind of
-    page and not one per row: url_for cost more than everything else in a row, and made the board
-    render in several times the JSON list's time.
+    Made here rather than in the template, with links from one url_for per kind of page and the origins'
+    names in one query: url_for per link, Jinja's loops and a macro per badge made the board render in
+    several times the JSON list's time (issue 10 bounds it at twice).
     """
-    claim_link = _link_maker("web.claim", "claim_id", as_of=args.get("as_of") or None,
+    claim_link = link_maker("web.claim", "claim_id", as_of=args.get("as_of") or None,
                              published_before=args.get("published_before") or None)
-    source_link = _link_maker("web.source", "source_id")
-    names = reads.source_names({s for v in views for o in v["origins"] for s in o["sources"]})
-    return [
-        {"view": view, "link": claim_link(view["id"]),
-         "confidence": "—" if view["confidence"] is None else f"{view['confidence']:.2f}",
-         "origins": origins_markup(view["origins"], names, source_link)}
-        for view in views
-    ]
+    source_link = link_maker("web.source", "source_id")
+    ids = {s for v in views for o in v["origins"] for s in o["sources"]}
+    names = reads.source_names(ids)
+    anchors = {s: f'<a href="{escape(source_link(s))}">{escape(names.get(s, s))}</a>' for s in ids}
+    return [board_row(view, claim_link(view["id"]), origins_markup(view["origins"], anchors))
+            for view in views]
 
 
-def origins_markup(origins, names, source_link):
-    """A row's origins as "<a>Name</a>, <a>Name</a> (stance); …", or "none": made here, not in the template,
-    whose nested loops cost a third of the board's time (and Markup.format, a Python formatter, as much)."""
+def board_row(view, link, origins):
+    """One claim's row of the board (an <li>, with the whitespace the template around it expects)."""
+    confidence = "—" if view["confidence"] is None else f"{view['confidence']:.2f}"
+    return Markup(
+        f'\n    <li class="claim-row" data-claim="{view["id"]}">\n'
+        f'      <div class="claim-head">{badge(view["status"], view["likelihood"])}\n'
+        f'        <span class="confidence">confidence {confidence}</span></div>\n'
+        f'      <a class="claim-text" href="{escape(link)}">#{view["id"]} {escape(view["text"])}</a>\n'
+        f'      <p class="origins">Origins:\n        {origins}\n      </p>\n    </li>\n  '
+    )
+
+
+def origins_markup(origins, anchors):
+    """A row's origins as "<a>Name</a>, <a>Name</a> (stance); …", or "none", from each source's link (made
+    once per page: a page repeats few sources)."""
     return Markup("; ".join(
-        ", ".join(f'<a href="{escape(source_link(s))}">{escape(names.get(s, s))}</a>' for s in origin["sources"])
-        + f' ({escape(origin["stance"])})'
+        ", ".join(anchors[s] for s in origin["sources"]) + STANCE_TEXT[origin["stance"]]
         for origin in origins
     ) or "none")
-
-
-def _link_maker(endpoint, key, **query):
-    """value -> url_for(endpoint, key=value, **query) for an endpoint whose path ends with `key`, with url_for
-    called once: ids and slugs need no quoting in a path, so one URL built around a stand-in gives them all."""
-    stand_in = "1"
-    path, mark, tail = url_for(endpoint, **{key: stand_in}, **query).partition("?")
-    head = path.removesuffix(stand_in)
-    return lambda value: f"{head}{value}{mark}{tail}"
 
 
 def all_history(claim_id):
