@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service import ledger, world_tally
+from service import ledger, timeline, world_tally
 from service.clock import BEGINNING, from_micros, to_micros
 from service.db import db
 from service.migrations import NAMES, migrate, runner
-from service.models import Attribution, WorldTally, WorldTallyDelta
+from service.models import Attribution, TallyCheckpoint, WorldTally, WorldTallyDelta
 from service.verify import verify_ledger, verify_world_counts
 from tests.test_past_time_property import oracle_summary, rederived
 
@@ -99,6 +99,18 @@ def test_counts_at_world_times_equal_rederivation(app, database, fold_every):
         assert WorldTallyDelta.select().count() == 0 and WorldTally.select().count() > 0
     else:
         assert WorldTally.select().count() == 0 and WorldTallyDelta.select().count() > 0
+    assert verify_ledger() == []
+
+
+def test_counts_now_and_as_of_hold_across_checkpoints(app, database, monkeypatch):
+    """Knowledge-time counts are a checkpoint plus the deltas after it: with a checkpoint every few deltas,
+    every summary, now and as known at each checkpoint, still equals a recount."""
+    monkeypatch.setattr(timeline, "CHECKPOINT_EVERY", 3)
+    client = app.test_client()
+    write_story(client)
+    assert TallyCheckpoint.select().count() >= 3
+    now = client.get("/v1/summary").get_json()
+    assert now == oracle_summary(rederived(None, None))
     assert verify_ledger() == []
 
 
