@@ -100,7 +100,7 @@ def board_rows(views, args):
     several times the JSON list's time (issue 10 bounds it at twice).
     """
     claim_link = link_maker("web.claim", "claim_id", as_of=args.get("as_of") or None,
-                             published_before=args.get("published_before") or None)
+                            published_before=args.get("published_before") or None)
     source_link = link_maker("web.source", "source_id")
     ids = {s for v in views for o in v["origins"] for s in o["sources"]}
     names = reads.source_names(ids)
