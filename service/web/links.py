@@ -1,4 +1,4 @@
-"""Links the pages make many of, each kind built with one url_for: url_for costs more than the row it links."""
+"""Links the pages make many of, each kind built by url_for once per worker: url_for costs more than the row it links."""
 
 from flask import current_app, request, url_for
 
@@ -6,21 +6,29 @@ from . import blp
 
 
 def link_maker(endpoint, key, **query):
-    """value -> url_for(endpoint, key=value, **query) for an endpoint whose path ends with `key`, with url_for
-    called once: ids and slugs need no quoting in a path, so one URL built around a stand-in gives them all."""
-    stand_in = "1"
-    path, mark, tail = url_for(endpoint, **{key: stand_in}, **query).partition("?")
-    head = path.removesuffix(stand_in)
+    """value -> url_for(endpoint, key=value, **query) for an endpoint whose path ends with `key`: ids and slugs
+    need no quoting in a path, so one URL built around a stand-in gives them all. Kept per worker when the
+    query is empty (the usual page); a page at a past time makes its own (the times are the client's)."""
+    def make():
+        path, mark, tail = url_for(endpoint, **{key: "1"}, **query).partition("?")
+        return path.removesuffix("1"), mark, tail
+
+    past = any(value is not None for value in query.values())
+    head, mark, tail = make() if past else _per_worker(("link", endpoint, key), make)
     return lambda value: f"{head}{value}{mark}{tail}"
 
 
 def fixed_url(endpoint, **values):
-    """url_for(endpoint, **values) for links that are the same on every page (the navigation, static files),
-    made once per worker and mount point."""
-    known = current_app.extensions.setdefault("reportedly.fixed_urls", {})
-    key = (endpoint, request.script_root, *sorted(values.items()))
+    """url_for(endpoint, **values) for links that are the same on every page (the navigation, static files)."""
+    return _per_worker(("url", endpoint, *sorted(values.items())), lambda: url_for(endpoint, **values))
+
+
+def _per_worker(key, make):
+    """make(), kept for the worker's life per key and mount point (the app's script root)."""
+    known = current_app.extensions.setdefault("reportedly.links", {})
+    key = (request.script_root, *key)
     if key not in known:
-        known[key] = url_for(endpoint, **values)
+        known[key] = make()
     return known[key]
 
 

@@ -93,11 +93,13 @@ def board():
 
 
 def board_rows(views, args):
-    """Each claim row of the board, as HTML: its badge, confidence, link at the board's times, and origins.
+    """The board's claim rows as one piece of HTML: each row's badge, confidence, link at the board's times,
+    and origins.
 
     Made here rather than in the template, with links from one url_for per kind of page and the origins'
     names in one query: url_for per link, Jinja's loops and a macro per badge made the board render in
-    several times the JSON list's time (issue 10 bounds it at twice).
+    several times the JSON list's time (issue 10 bounds it at twice). Each part is escaped as it goes in,
+    and the page of rows is marked safe once rather than row by row.
     """
     claim_link = link_maker("web.claim", "claim_id", as_of=args.get("as_of") or None,
                             published_before=args.get("published_before") or None)
@@ -105,29 +107,30 @@ def board_rows(views, args):
     ids = {s for v in views for o in v["origins"] for s in o["sources"]}
     names = reads.source_names(ids)
     anchors = {s: f'<a href="{escape(source_link(s))}">{escape(names.get(s, s))}</a>' for s in ids}
-    return [board_row(view, claim_link(view["id"]), origins_markup(view["origins"], anchors))
-            for view in views]
+    return Markup("".join([
+        board_row(view, escape(claim_link(view["id"])), origins_html(view["origins"], anchors)) for view in views
+    ]))
 
 
 def board_row(view, link, origins):
-    """One claim's row of the board (an <li>, with the whitespace the template around it expects)."""
+    """One claim's row of the board (an <li>, with the whitespace the template around it expects) from its
+    escaped link and origins."""
     confidence = "—" if view["confidence"] is None else f"{view['confidence']:.2f}"
-    return Markup(
+    return (
         f'\n    <li class="claim-row" data-claim="{view["id"]}">\n'
         f'      <div class="claim-head">{badge(view["status"], view["likelihood"])}\n'
         f'        <span class="confidence">confidence {confidence}</span></div>\n'
-        f'      <a class="claim-text" href="{escape(link)}">#{view["id"]} {escape(view["text"])}</a>\n'
+        f'      <a class="claim-text" href="{link}">#{view["id"]} {escape(view["text"])}</a>\n'
         f'      <p class="origins">Origins:\n        {origins}\n      </p>\n    </li>\n  '
     )
 
 
-def origins_markup(origins, anchors):
-    """A row's origins as "<a>Name</a>, <a>Name</a> (stance); …", or "none", from each source's link (made
-    once per page: a page repeats few sources)."""
-    return Markup("; ".join(
-        ", ".join(anchors[s] for s in origin["sources"]) + STANCE_TEXT[origin["stance"]]
-        for origin in origins
-    ) or "none")
+def origins_html(origins, anchors):
+    """A row's origins as "<a>Name</a>, <a>Name</a> (stance); …", or "none", from each source's escaped link
+    (made once per page: a page repeats few sources)."""
+    return "; ".join([
+        ", ".join([anchors[s] for s in origin["sources"]]) + STANCE_TEXT[origin["stance"]] for origin in origins
+    ]) or "none"
 
 
 def all_history(claim_id):
