@@ -21,6 +21,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 from .. import idempotency
 from ..identifiers import MAX_ID, SLUG_PATTERN
 from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
+from ..query_cache import QueryCache
 
 
 def _reject_constant(name):
@@ -66,9 +67,6 @@ def read_body(req):
     return data
 
 
-IMMUTABLE_DEFAULTS = (str, int, float, bool, type(None))
-
-
 class StrictJSONParser(FlaskParser):
     """webargs' parser with a 415 for non-JSON bodies, strict JSON decoding and 422 for unknown query parameters."""
 
@@ -76,22 +74,14 @@ class StrictJSONParser(FlaskParser):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._query_defaults = {}
+        self._queries = QueryCache()
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
-        """webargs' parse; an empty query string loads a query schema's defaults, worked out once per schema.
-
-        Most reads carry no query string, and loading nothing through marshmallow was a tenth of a
-        claim's read. Defaults are kept only when every value is immutable, so no view can change them.
-        """
-        if location not in ("query", "querystring") or not isinstance(argmap, Schema) or request.query_string:
+        """webargs' parse; a query string loaded before gives its arguments again without marshmallow."""
+        if location not in ("query", "querystring") or not isinstance(argmap, Schema):
             return super().parse(argmap, req, location=location, **kwargs)
-        defaults = self._query_defaults.get(argmap)
-        if defaults is None:
-            defaults = super().parse(argmap, req, location=location, **kwargs)
-            if all(isinstance(value, IMMUTABLE_DEFAULTS) for value in defaults.values()):
-                self._query_defaults[argmap] = defaults
-        return dict(defaults)
+        parse = super().parse
+        return self._queries.load(argmap, request.query_string, lambda: parse(argmap, req, location=location, **kwargs))
 
     def _raw_load_json(self, req):
         if not is_json(req.mimetype):
