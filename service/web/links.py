@@ -20,7 +20,7 @@ def link_maker(endpoint, key, **query):
 
 def fixed_url(endpoint, **values):
     """url_for(endpoint, **values) for links that are the same on every page (the navigation, static files)."""
-    return _per_worker(("url", endpoint, *sorted(values.items())), lambda: url_for(endpoint, **values))
+    return _per_worker(("url", endpoint, *values.items()), lambda: url_for(endpoint, **values))
 
 
 def _per_worker(key, make):
