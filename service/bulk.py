@@ -10,6 +10,8 @@ The report is kept (ImportReport) and updated in each batch's transaction, so it
 always lists exactly the batches that were written.
 """
 
+import contextlib
+import gc
 import json
 
 from marshmallow import ValidationError
@@ -229,14 +231,15 @@ class Import:
         entry = {"first_line": first, "last_line": last, "written": False, "at": None}
         tally = {"sources": [], "documents": [], "claims": [], "attributions": 0}
         try:
-            parsed = self._parse(batch)
-            with ledger.claim_write():
-                at = self._write(parsed, tally)
-                entry["at"] = at.isoformat() if at else None
-                entry["written"] = True
-                self._record(entry, tally, last)
-                if self.row is not None:
-                    self._save_row("running")
+            with collector_paused():
+                parsed = self._parse(batch)
+                with ledger.claim_write():
+                    at = self._write(parsed, tally)
+                    entry["at"] = at.isoformat() if at else None
+                    entry["written"] = True
+                    self._record(entry, tally, last)
+                    if self.row is not None:
+                        self._save_row("running")
         except BatchFailed as failure:
             entry["written"], entry["at"] = False, None
             self.report["batches"].append(entry)
@@ -392,6 +395,24 @@ def _cited_documents(ids):
         query = Document.select().where(Document.id.in_(chunk)).order_by(Document.id)
         found.update((d.id, d) for d in ledger.locking(query, "FOR SHARE"))
     return found
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Within: no cyclic garbage collection.
+
+    A batch holds hundreds of thousands of new objects (lines, rows, derivations) for its
+    whole life, and the collector traversed them again and again as they were made (a
+    quarter of an import's CPU time). Reference counting frees them when the batch is
+    done; the collector finds any cycles afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _add_ranges(ranges, ids):
