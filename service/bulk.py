@@ -17,7 +17,7 @@ import json
 from marshmallow import ValidationError
 
 from . import creation, ledger, timeline
-from .claim_lines import read_claim_line
+from .claim_lines import read_claim_bytes
 from .clock import utcnow
 from .db import db, is_postgresql
 from .errors import Conflict, Invalid, NotFound, field_errors
@@ -108,6 +108,9 @@ def parse_line(number, raw):
         raise BatchFailed([line_error(number, None, f"Longer than {raw.limit} bytes.")])
     if not raw.strip():
         return None
+    plain = read_claim_bytes(raw)
+    if plain is not None:
+        return "claim", *plain
     try:
         obj = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
@@ -117,10 +120,6 @@ def parse_line(number, raw):
     kind = obj.pop("type", None)
     if kind not in SCHEMAS:
         raise BatchFailed([line_error(number, "type", "Must be one of: source, document, claim.")])
-    if kind == "claim":
-        plain = read_claim_line(obj)
-        if plain is not None:
-            return kind, *plain
     return kind, *read_with_schemas(number, kind, obj)
 
 

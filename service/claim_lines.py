@@ -9,6 +9,7 @@ words: the report's messages never come from here. Times are read by the schemas
 own fields. tests/test_claim_lines.py holds the two readings equal.
 """
 
+import orjson
 from marshmallow import ValidationError
 
 from .fields import LONE_SURROGATE
@@ -25,6 +26,23 @@ PUBLISHED_AT = AttributionSchema().fields["published_at"]
 
 class NotPlain(Exception):
     """The line is not plainly valid: the schemas must read it."""
+
+
+def read_claim_bytes(raw):
+    """read_claim_line of a line as bytes, `type` included: (data, extras), or None when it is not a plainly
+    valid claim line (then the caller reads it as any other line).
+
+    orjson reads JSON several times faster than the standard library, to the same value
+    but for integers beyond 64 bits (floats to orjson), which no plainly valid line holds:
+    read_claim_line takes a number only as a confidence within [0, 1] or an integer id.
+    """
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict or obj.pop("type", None) != "claim":
+        return None
+    return read_claim_line(obj)
 
 
 def read_claim_line(obj):
