@@ -219,15 +219,23 @@ class Import:
 
     def _run_batches(self, lines):
         with page_cache(IMPORT_CACHE_KIB):
-            batch = []
-            for number, raw in lines:
-                batch.append((number, raw))
-                if len(batch) == self.batch_size or isinstance(raw, TooLong):
-                    if not self._import_batch(batch):
-                        return
-                    batch = []
-            if batch:
-                self._import_batch(batch)
+            for batch in self._batches(lines):
+                # Paused until the batch's objects are freed too: re-enabled before, it traversed them all once more.
+                with collector_paused():
+                    written = self._import_batch(batch)
+                if not written:
+                    return
+
+    def _batches(self, lines):
+        """The lines in batches of batch_size; a line over the byte limit ends its batch."""
+        batch = []
+        for number, raw in lines:
+            batch.append((number, raw))
+            if len(batch) == self.batch_size or isinstance(raw, TooLong):
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def _import_batch(self, batch):
         """Validate then write one batch; False when a line stopped the import."""
@@ -235,15 +243,14 @@ class Import:
         entry = {"first_line": first, "last_line": last, "written": False, "at": None}
         tally = {"sources": [], "documents": [], "claims": [], "attributions": 0}
         try:
-            with collector_paused():
-                parsed = self._parse(batch)
-                with ledger.claim_write():
-                    at = self._write(parsed, tally)
-                    entry["at"] = at.isoformat() if at else None
-                    entry["written"] = True
-                    self._record(entry, tally, last)
-                    if self.row is not None:
-                        self._save_row("running")
+            parsed = self._parse(batch)
+            with ledger.claim_write():
+                at = self._write(parsed, tally)
+                entry["at"] = at.isoformat() if at else None
+                entry["written"] = True
+                self._record(entry, tally, last)
+                if self.row is not None:
+                    self._save_row("running")
         except BatchFailed as failure:
             entry["written"], entry["at"] = False, None
             self.report["batches"].append(entry)
