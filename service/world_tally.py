@@ -81,12 +81,9 @@ def replace_spans(old, new):
         return
     moves = Counter()
     for spans, sign in ((old, -1), (new, 1)):
-        # Claims written together share most spans (an import's thousands): each distinct span moves once.
-        same = Counter((published_from, published_to, status, frozenset(sources))
-                       for published_from, published_to, status, sources in spans)
-        for (published_from, published_to, status, sources), n in same.items():
-            _move(moves, published_from, status, sources, sign * n)
-            _move(moves, published_to, status, sources, -sign * n)
+        for published_from, published_to, status, sources in spans:
+            _move(moves, published_from, status, sources, sign)
+            _move(moves, published_to, status, sources, -sign)
     _append([(at, source, status, n) for (at, source, status), n in moves.items() if n])
 
 
@@ -113,14 +110,13 @@ def _old_rows(ids):
         yield from ((begin, end, status, orjson.loads(origins)) for begin, end, status, origins in rows)
 
 
-def _move(moves, at, status, sources, claims):
-    """Add `claims` (negative to take away) at `at` to the count of `status`, overall and under each origin source;
-    FOREVER never comes."""
+def _move(moves, at, status, sources, sign):
+    """Add `sign` at `at` to the count of `status`, overall and under each origin source; FOREVER never comes."""
     if at >= FOREVER:
         return
-    moves[at, OVERALL, status] += claims
+    moves[at, OVERALL, status] += sign
     for source in sources:
-        moves[at, source, status] += claims
+        moves[at, source, status] += sign
 
 
 def _append(rows):
