@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from . import creation, ledger, timeline
 from .claim_lines import read_claim_bytes
 from .clock import utcnow
-from .db import db, is_postgresql
+from .db import checkpoints_beside, db, is_postgresql
 from .errors import Conflict, Invalid, NotFound, field_errors
 from .models import MODELS, Document, ImportReport, Source
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
@@ -218,13 +218,14 @@ class Import:
             self._save_row(state)
 
     def _run_batches(self, lines):
-        with page_cache(IMPORT_CACHE_KIB):
+        with page_cache(IMPORT_CACHE_KIB), checkpoints_beside() as checkpoints:
             for batch in self._batches(lines):
                 # Paused until the batch's objects are freed too: re-enabled before, it traversed them all once more.
                 with collector_paused():
                     written = self._import_batch(batch)
                 if not written:
                     return
+                checkpoints.due()
 
     def _batches(self, lines):
         """The lines in batches of batch_size; a line over the byte limit ends its batch."""
