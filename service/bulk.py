@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from . import creation, ledger, timeline
 from .claim_lines import read_claim_bytes
 from .clock import utcnow
-from .db import checkpoints_beside, db, is_postgresql
+from .db import checkpoints_beside, db, is_postgresql, page_cache
 from .errors import Conflict, Invalid, NotFound, field_errors
 from .models import MODELS, Document, ImportReport, Source
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
@@ -220,7 +220,7 @@ class Import:
     def _run_batches(self, lines):
         with page_cache(IMPORT_CACHE_KIB), checkpoints_beside() as checkpoints:
             for batch in self._batches(lines):
-                # Paused until the batch's objects are freed too: re-enabled before, it traversed them all once more.
+                # Paused until the batch's objects are freed: re-enabled while they live, it traverses them once more.
                 with collector_paused():
                     written = self._import_batch(batch)
                 if not written:
@@ -407,20 +407,6 @@ def _cited_documents(ids):
         query = Document.select().where(Document.id.in_(chunk)).order_by(Document.id)
         found.update((d.id, d) for d in ledger.locking(query, "FOR SHARE"))
     return found
-
-
-@contextlib.contextmanager
-def page_cache(kib):
-    """Within: on SQLite, a page cache of `kib` KiB for the connection; its own size again after."""
-    if is_postgresql():
-        yield
-        return
-    before = db.pragma("cache_size")
-    db.pragma("cache_size", -kib)
-    try:
-        yield
-    finally:
-        db.pragma("cache_size", before)
 
 
 @contextlib.contextmanager

@@ -187,6 +187,20 @@ def give_back(opened, error=None):
     db.obj._state.reset()
 
 
+@contextlib.contextmanager
+def page_cache(kib):
+    """Within: on SQLite, a page cache of `kib` KiB for the connection; its own size again after."""
+    if is_postgresql():
+        yield
+        return
+    before = db.pragma("cache_size")
+    db.pragma("cache_size", -kib)
+    try:
+        yield
+    finally:
+        db.pragma("cache_size", before)
+
+
 class WalCheckpoints:
     """Copies the WAL into the database file from a thread of its own, for a writer that commits large batches
     (see checkpoints_beside); its `due()` asks for a checkpoint after a commit."""
