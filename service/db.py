@@ -1,6 +1,8 @@
 """The database: declared once here, initialised once per process from configuration; requests borrow its connection."""
 
+import contextlib
 import re
+import threading
 import time
 import urllib.parse
 from datetime import timezone
@@ -183,3 +185,81 @@ def give_back(opened, error=None):
         return
     idle.append(db.obj._state.conn)
     db.obj._state.reset()
+
+
+@contextlib.contextmanager
+def page_cache(kib):
+    """Within: on SQLite, a page cache of `kib` KiB for the connection; its own size again after."""
+    if is_postgresql():
+        yield
+        return
+    before = db.pragma("cache_size")
+    db.pragma("cache_size", -kib)
+    try:
+        yield
+    finally:
+        db.pragma("cache_size", before)
+
+
+class WalCheckpoints:
+    """Copies the WAL into the database file from a thread of its own, for a writer that commits large batches
+    (see checkpoints_beside); its `due()` asks for a checkpoint after a commit."""
+
+    def __init__(self, path):
+        self.path = path
+        self.asked = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="wal-checkpoints", daemon=True)
+        self.thread.start()
+
+    def due(self):
+        """Ask for a checkpoint of what is committed so far."""
+        self.asked.set()
+
+    def stop(self):
+        """End the thread, once a checkpoint under way is done, and close its connection."""
+        self.stopping = True
+        self.asked.set()
+        self.thread.join()
+
+    def _run(self):
+        connection = apsw.Connection(self.path)
+        try:
+            while not self.stopping:
+                self.asked.wait()
+                self.asked.clear()
+                # PASSIVE copies what is committed without waiting for, or holding back, the writer. One that
+                # fails leaves the WAL longer, for the writer's own checkpoints to copy once they are back.
+                with contextlib.suppress(apsw.Error):
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
+
+class _NoCheckpoints:
+    """PostgreSQL's stand-in: it has no WAL to copy at commit."""
+
+    def due(self):
+        pass
+
+
+@contextlib.contextmanager
+def checkpoints_beside():
+    """Within: on SQLite, the connection's commits leave the WAL to a thread that copies it into the database file
+    (WalCheckpoints.due() after each commit), while this one goes on; its own checkpoints again after.
+
+    SQLite checkpoints in the commit that takes the WAL past 1,000 pages: a bulk import's
+    commit of tens of megabytes waited for all of them to be copied and synced. APSW lets
+    go of the GIL while SQLite works, so the copying overlaps the next batch's Python.
+    """
+    if is_postgresql():
+        yield _NoCheckpoints()
+        return
+    before = db.pragma("wal_autocheckpoint")
+    db.pragma("wal_autocheckpoint", 0)
+    checkpoints = WalCheckpoints(db.obj.database)
+    try:
+        yield checkpoints
+    finally:
+        checkpoints.stop()
+        db.pragma("wal_autocheckpoint", before)

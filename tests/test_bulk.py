@@ -12,6 +12,7 @@ from conftest import build_app, connected
 from servers import BIN
 
 from service import bulk, export
+from service.db import is_postgresql
 from service.models import Attribution, Claim, HistoryEntry, ImportReport
 
 SOURCES = [
@@ -207,6 +208,16 @@ def test_a_dry_run_validates_and_writes_nothing(app):
     assert report["errors"] == [] and report["id"] is None and report["counts"]["claims"] == 10
     with connected(app):
         assert Claim.select().count() == 0 and ImportReport.select().count() == 0
+
+
+def test_an_import_leaves_its_connection_as_it_found_it(app):
+    """The import's page cache and WAL checkpoints (SQLite) are its own: the connection is lent back as it was."""
+    with connected(app) as database:
+        settings = ("cache_size", "wal_autocheckpoint") if not is_postgresql() else ()
+        before = [database.pragma(name) for name in settings]
+        report = bulk.import_ndjson(io.BytesIO(ndjson(content(10))), batch_size=5)
+        assert report["errors"] == [] and report["counts"]["claims"] == 10
+        assert [database.pragma(name) for name in settings] == before
 
 
 def test_a_killed_import_leaves_whole_batches_only(database_url, tmp_path):

@@ -1,6 +1,7 @@
 """The quick reading of bulk claim lines (service.claim_lines) gives exactly what the API's schemas give, or None."""
 
 import copy
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.bulk import BatchFailed, read_with_schemas
-from service.claim_lines import read_claim_line
+from service.claim_lines import read_claim_bytes, read_claim_line
 
 PLAIN = {
     "text": "Kim left Pyongyang by train.",
@@ -118,3 +119,41 @@ def test_the_quick_reading_never_differs_from_the_schemas(line):
     read = quick(line)
     if read is not None:
         assert read == by_schemas(line)
+
+
+def standard_reading(raw):
+    """read_claim_line of what the standard library reads from a line (as bulk reads a line that is not plain)."""
+    obj = json.loads(raw.decode("utf-8"))
+    return read_claim_line(obj) if isinstance(obj, dict) and obj.pop("type", None) == "claim" else None
+
+
+def line_bytes(obj):
+    """A claim line as a client sends it: UTF-8, a lone surrogate escaped."""
+    text = json.dumps({"type": "claim", **obj}, ensure_ascii=False)
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps({"type": "claim", **obj}).encode() + b"\n"
+
+
+@pytest.mark.parametrize("change", [
+    {}, {"text": "a\ud800b"}, {"confidence": 10**30}, {"confidence": -(2**63) - 1}, {"confidence": 2**64 - 1},
+    {"document_id": 10**30}, {"document_id": 2**64}, {"confidence": 1}, {"confidence": 0.30000000000000004},
+])
+def test_a_claim_line_as_bytes_reads_as_the_standard_library_reads_it(change):
+    line = copy.deepcopy(PLAIN)
+    line["attributions"][0].update(change)
+    raw = line_bytes(line)
+    assert read_claim_bytes(raw) == standard_reading(raw)
+    assert read_claim_bytes(b'{"type": "claim", "text": "x", "text": "Twice."}') == standard_reading(
+        b'{"type": "claim", "text": "x", "text": "Twice."}') is not None
+    assert read_claim_bytes(b'{"type": "claim", "text": "a\\ud800"}') is None is standard_reading(
+        b'{"type": "claim", "text": "a\\ud800"}')
+
+
+@settings(max_examples=300, deadline=None)
+@given(LINES, st.integers())
+def test_any_claim_line_as_bytes_reads_as_the_standard_library_reads_it(line, number):
+    raw = line_bytes({**line, "attributions": [*line.get("attributions", []), {**PLAIN["attributions"][1],
+                                                                                "document_id": number}]})
+    assert read_claim_bytes(raw) == standard_reading(raw)
