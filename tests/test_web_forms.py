@@ -207,6 +207,26 @@ def test_a_document_marks_each_quote_and_can_be_retracted(client, tokens, ledger
         None, "withdrawn", "withdrawn"]
 
 
+def test_the_boards_filter_form_follows_each_query_string(client, drills):
+    """The form is kept per query string (service.web.reads.filter_form): each shows its own values, a refused
+    one its errors every time, and the same query string the same form."""
+    def form_of(query):
+        page = client.get("/?" + query).get_data(as_text=True)
+        return page[page.index('<form method="get"'):page.index("</form>")]
+
+    naval, drills_form = form_of("q=naval&status=reported"), form_of("q=drills")
+    assert 'name="q" value="naval"' in naval and 'value="reported" checked' in naval
+    assert 'name="q" value="drills"' in drills_form and "checked" not in drills_form
+    assert form_of("q=naval&status=reported") == naval
+    for _ in range(2):
+        response = client.get("/?min_confidence=lots")
+        assert response.status_code == 422
+        assert field_errors(response) == {"min_confidence": "Not a valid number."}
+    assert "field-error" not in form_of("min_confidence=0.5")
+    escaped = form_of("q=%3Cscript%3E")
+    assert "<script>" not in escaped and 'value="&lt;script&gt;"' in escaped
+
+
 def test_pages_carry_the_safety_headers_and_escape_input(client, ledger):
     ledger.source("evil", "C", name="<script>alert(1)</script>")
     for path in ("/", "/sources", "/sources/evil", "/login", "/claims/99", "/web-static/style.css"):
