@@ -22,6 +22,12 @@ def table(model):
 
 def columns(model, *names):
     """The quoted columns of these fields of a model, comma-separated."""
+    return _columns(model, names)
+
+
+@functools.cache
+def _columns(model, names):
+    # A model's columns never change, and every write and read names the same few lists.
     return ", ".join(f'"{model._meta.fields[name].column_name}"' for name in names)
 
 
