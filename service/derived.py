@@ -80,7 +80,8 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
         Target(claim.id, claim.parties, None if always else stored_fields(claim), claim.updated_at == now)
         for claim in claims
     ]
-    outcomes = _refresh(targets, cause_kind, cause_id, now, fresh=always, stored_worlds=None)
+    stored_worlds = None if always else _stored_worlds([target.id for target in targets])
+    outcomes = _refresh(targets, cause_kind, cause_id, now, fresh=always, stored_worlds=stored_worlds)
     for claim, outcome in zip(claims, outcomes, strict=True):
         if outcome.changed:
             for field, value in timeline.public_shape(outcome.derivation).items():

@@ -166,6 +166,14 @@ def attribution_view(attribution_id):
     return view
 
 
+def attribution_view_of(attribution, via):
+    """An attribution a write holds (an Attribution with its fields, and its `via` list) in the public shape,
+    exactly as attribution_view would read it back: its fields go through their stored form."""
+    stored = [field.db_value(attribution.__data__.get(field.name)) for field in ATTRIBUTION_FIELDS]
+    [view] = _attribution_rows([(*stored, relay) for relay in via or [None]])
+    return view
+
+
 def _attribution_rows(rows, at=None):
     """Attribution views from rows of _attributions (one row per relay), in order."""
     views, last = [], None

@@ -22,6 +22,12 @@ def table(model):
 
 def columns(model, *names):
     """The quoted columns of these fields of a model, comma-separated."""
+    return _columns(model, names)
+
+
+@functools.cache
+def _columns(model, names):
+    # A model's columns never change, and every write and read names the same few lists.
     return ", ".join(f'"{model._meta.fields[name].column_name}"' for name in names)
 
 
@@ -43,11 +49,20 @@ def rows(sql, params=()):
 def select(model, where, params=(), lock=None):
     """Model instances of the rows `where` selects (SQL text after WHERE, ORDER BY included), built without
     peewee compiling the query; `lock` ("FOR UPDATE", "FOR SHARE") is added where the database locks rows."""
-    fields = model._meta.sorted_fields
-    query = f"SELECT {columns(model, *[f.name for f in fields])} FROM {table(model)} WHERE {where}"
+    return [instance(model, row) for row in select_rows(model, where, params, lock)]
+
+
+def select_rows(model, where, params=(), lock=None):
+    """What select reads, as rows of every field of the model in their stored form (see instance)."""
+    query = f"SELECT {columns(model, *[f.name for f in model._meta.sorted_fields])} FROM {table(model)} WHERE {where}"
     if lock and db.obj.for_update:
         query += f" {lock}"
-    return [model(**{f.name: f.python_value(v) for f, v in zip(fields, row, strict=True)}) for row in rows(query, params)]
+    return rows(query, params)
+
+
+def instance(model, row):
+    """A model instance of a row of select_rows."""
+    return model(**{f.name: f.python_value(v) for f, v in zip(model._meta.sorted_fields, row, strict=True)})
 
 
 def run(sql, params=()):

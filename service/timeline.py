@@ -195,48 +195,79 @@ def store_states(states, at, fresh=False):
 def store_worlds(worlds, stored=None, fresh=False):
     """Store world-time timelines: worlds maps claim id -> [(published_from, Fields, origin sources)].
 
-    A claim whose `stored` steps start at the same moments gets only its changed steps
-    rewritten; any other is replaced whole (`fresh` claims have nothing to delete).
+    A claim found in `stored` (its stored steps, [(published_from, Fields)]) gets only what
+    changed written: a step whose fields or end moved is updated, a step that no longer
+    begins is deleted and a new one inserted, so an attribution published now adds a step
+    and ends the one before it, whatever the claim's history. Any other claim is replaced
+    whole (`fresh` claims have nothing to delete).
     """
-    replaced, updates, respanned, unspanned = [], [], [], []
+    replaced, changes = [], _StepChanges([], [], [], [], [])
     for claim_id, steps in worlds.items():
         old = None if stored is None else stored.get(claim_id)
-        if not old or [start for start, _ in old] != [start for start, _, _ in steps]:
+        if old is None:
             replaced.append(claim_id)
-            continue
-        ends = [start for start, _, _ in steps[1:]] + [FOREVER]
-        for (start, new, sources), (_, before), end in zip(steps, old, ends, strict=True):
-            if same_fields(new, before):
-                continue
-            updates.append((*new, claim_id, start))
-            old_sources = origin_sources(orjson.loads(before.origins)) if new.origins != before.origins else sources
-            if new.status != before.status or sources != old_sources:
-                respanned.append((claim_id, start, end, new.status, sources))
-                unspanned.append((start, end, before.status, old_sources))
+        else:
+            _compare_steps(claim_id, steps, old, changes)
     # The counts at world times (service.world_tally) lose the spans replaced and gain the new ones.
-    lost = unspanned + ([] if fresh else world_tally.stored_spans(replaced))
+    lost = changes.unspanned + ([] if fresh else world_tally.stored_spans(replaced))
     if not fresh:
         for chunk in chunks(replaced):
             for model in (WorldState, WorldSource):
                 sql.run(f"DELETE FROM {sql.table(model)} WHERE claim_id IN ({sql.marks(len(chunk))})", chunk)
-    spans = []
+    spans = list(changes.added)
     for claim_id in replaced:
         starts = [start for start, _, _ in worlds[claim_id]]
         spans += [(claim_id, start, end, fields, sources)
                   for (start, fields, sources), end in zip(worlds[claim_id], starts[1:] + [FOREVER], strict=True)]
+    one_step = f"WHERE claim_id = {db.param} AND published_from = {db.param}"
+    for model in (WorldState, WorldSource):
+        sql.run_many(f"DELETE FROM {sql.table(model)} {one_step}", changes.removed)
     sql.insert(WorldState, ("claim", "published_from", "published_to", *DERIVED_FIELDS),
                [(claim_id, start, end, *fields) for claim_id, start, end, fields, _ in spans])
-    assignments = ", ".join(f'"{name}" = {db.param}' for name in DERIVED_FIELDS)
-    sql.run_many(f"UPDATE {sql.table(WorldState)} SET {assignments} "
-                 f"WHERE claim_id = {db.param} AND published_from = {db.param}", updates)
-    sql.run_many(f"DELETE FROM {sql.table(WorldSource)} WHERE claim_id = {db.param} AND published_from = {db.param}",
-                 [(claim_id, start) for claim_id, start, _, _, _ in respanned])
+    assignments = ", ".join(f'"{name}" = {db.param}' for name in (*DERIVED_FIELDS, "published_to"))
+    sql.run_many(f"UPDATE {sql.table(WorldState)} SET {assignments} {one_step}", changes.updates)
+    sql.run_many(f"DELETE FROM {sql.table(WorldSource)} {one_step}",
+                 [(claim_id, start) for claim_id, start, _, _, _ in changes.respanned])
     spans = [(claim_id, start, end, fields.status, sources) for claim_id, start, end, fields, sources in spans]
-    world_tally.replace_spans(lost, [span[1:] for span in spans + respanned])
+    world_tally.replace_spans(lost, [span[1:] for span in spans + changes.respanned])
     sql.insert(WorldSource, ("claim", "published_from", "published_to", "status", "source"), [
         (claim_id, start, end, status, source)
-        for claim_id, start, end, status, sources in spans + respanned for source in sorted(sources)
+        for claim_id, start, end, status, sources in spans + changes.respanned for source in sorted(sources)
     ])
+
+
+class _StepChanges(NamedTuple):
+    """What store_worlds writes for claims compared step by step: steps added (claim id, start, end, Fields,
+    sources), (claim id, start) of steps removed, updates (Fields..., end, claim id, start), spans whose
+    WorldSource rows are rewritten (claim id, start, end, status, sources), and the spans they replace."""
+
+    added: list
+    removed: list
+    updates: list
+    respanned: list
+    unspanned: list
+
+
+def _compare_steps(claim_id, steps, old, changes):
+    """Add to `changes` what turns a claim's stored steps `old` into `steps`, keyed by their starts."""
+    old_starts = [start for start, _ in old]
+    before_of = {start: (fields, end) for (start, fields), end in zip(old, old_starts[1:] + [FOREVER], strict=True)}
+    starts = [start for start, _, _ in steps]
+    for (start, new, sources), end in zip(steps, starts[1:] + [FOREVER], strict=True):
+        if start not in before_of:
+            changes.added.append((claim_id, start, end, new, sources))
+            continue
+        before, old_end = before_of.pop(start)
+        if end == old_end and same_fields(new, before):
+            continue
+        changes.updates.append((*new, end, claim_id, start))
+        old_sources = origin_sources(orjson.loads(before.origins)) if new.origins != before.origins else sources
+        if end != old_end or new.status != before.status or sources != old_sources:
+            changes.respanned.append((claim_id, start, end, new.status, sources))
+            changes.unspanned.append((start, old_end, before.status, old_sources))
+    for start, (before, old_end) in before_of.items():  # steps that begin no more
+        changes.removed.append((claim_id, start))
+        changes.unspanned.append((start, old_end, before.status, origin_sources(orjson.loads(before.origins))))
 
 
 def record_terms(claim_id, terms, now):

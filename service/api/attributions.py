@@ -45,7 +45,7 @@ class ClaimAttributions(MethodView):
         appear in the cited document's text when it has one. Needs the `write` scope.
         """
         attribution, claim = ledger.add_attribution(claim_id, data)
-        return _result(attribution, claim, 201)
+        return _result(reads.attribution_view_of(attribution, data.get("via")), claim, 201)
 
 
 @blp.route("/attributions/<id:attribution_id>/retraction")
@@ -63,11 +63,11 @@ class AttributionRetraction(MethodView):
         reads still see it. Retracting it twice is 409. Needs the `write` scope.
         """
         attribution, claim = ledger.retract_attribution(attribution_id, data["reason"])
-        return _result(attribution, claim, 200)
+        return _result(reads.attribution_view(attribution.id), claim, 200)
 
 
-def _result(attribution, claim, status):
-    """The attribution with its claim's derived fields after the write (ClaimStatusSchema: no origins)."""
+def _result(view, claim, status):
+    """The attribution's view with its claim's derived fields after the write (ClaimStatusSchema: no origins)."""
     derived = with_attribution_line({"id": claim.id, **stored_shape(claim)})
     del derived["origins"]
-    return json_response({**reads.attribution_view(attribution.id), "claim": derived}, status)
+    return json_response({**view, "claim": derived}, status)
