@@ -27,8 +27,9 @@ def with_attribution_lines(views, lang="en", as_of=None, published_before=None):
     ids = {s for v in views for o in v["origins"] for s in (*o["sources"], *o["relays"])}
     ids |= {s for origins in retracted.values() for o in origins for s in (*o.sources, *o.relays)}
     names = reads.source_names(ids, as_of)
+    page = {}  # lines made or checked for this page, whose names do not change within it
     for view in views:
-        view["attribution_line"] = _line(view, names, lang, retracted.get(view["id"], ()))
+        view["attribution_line"] = _line(view, names, lang, retracted.get(view["id"], ()), page)
     return views
 
 
@@ -65,9 +66,17 @@ _LINES = {}
 LINES_KEPT = 4096
 
 
-def _line(view, names, lang, retracted=()):
-    """A view's attribution line, remade only when this worker has not made it under the same names."""
+def _line(view, names, lang, retracted, page):
+    """A view's attribution line, remade only when this worker has not made it under the same names; checked
+    against the names once per page."""
     key = (view["status"], orjson.dumps(view["origins"]), lang, tuple(retracted))
+    line = page.get(key)
+    if line is None:
+        line = page[key] = _kept_line(key, view, names, lang, retracted)
+    return line
+
+
+def _kept_line(key, view, names, lang, retracted):
     kept = _LINES.get(key)
     if kept is not None and all(names.get(source_id) == name for source_id, name in kept[1]):
         return kept[0]
