@@ -1,8 +1,6 @@
 """Bulk import of JSON Lines (spec §10): sources, documents and claims, all-or-nothing per batch.
 
-Each line is validated by the API's own schemas (the bulk-only keys `type`, `key`,
-`document_key`, `retracted` and `retraction_reason` are taken off first; a plainly
-valid claim line is read by service.claim_lines to the same result, faster), then a batch
+Each line is validated by the API's own schemas (service.bulk_lines), then a batch
 is written in one transaction: sources and documents through their ledger functions,
 runs of claims through creation.create_claims after one set lookup per batch for what
 they cite. A bad line stops the import: its batch is not written, earlier ones stay.
@@ -12,62 +10,21 @@ always lists exactly the batches that were written.
 
 import contextlib
 import gc
-import json
-
-from marshmallow import ValidationError
 
 from . import creation, ledger, timeline
-from .claim_lines import read_claim_bytes
+from .bulk_lines import BatchFailed, TooLong, line_error, parse_line, read_lines
 from .clock import utcnow
 from .db import checkpoints_beside, db, is_postgresql, page_cache
-from .errors import Conflict, Invalid, NotFound, field_errors
+from .errors import Conflict, Invalid, NotFound
 from .models import MODELS, Document, ImportReport, Source
-from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
 
 BATCH_SIZE = 10_000
 # SQLite's page cache for an import's connection, in KiB (SQLite's default is 2,000). A batch changes tens of
 # megabytes of table and index pages; with the default cache it wrote many of them to the WAL again and again
 # before its commit, and read them back.
 IMPORT_CACHE_KIB = 32_768
-SCHEMAS = {"source": SourceSchema(), "document": DocumentSchema(), "claim": ClaimSchema()}
-DOCUMENT_LINE = DocumentLineSchema()
-ATTRIBUTION_LINE = AttributionLineSchema()
-IN_CHUNK = 5000
-KEPT_COLUMNS = ("id", "state", "origin", "started_at", "finished_at")  # ids per IN (...) list, well under SQLite's bound-variable limit
-
-
-class BatchFailed(Exception):
-    """Lines that stop the import; their batch is not written."""
-
-    def __init__(self, errors):
-        super().__init__(f"{len(errors)} bad line(s)")
-        self.errors = errors
-
-
-class TooLong:
-    """Stands for a line over the byte limit, which is not read into memory."""
-
-    def __init__(self, limit):
-        self.limit = limit
-
-
-def line_error(number, field, reason):
-    """One entry of a report's `errors`."""
-    return {"line": number, "field": field, "reason": reason}
-
-
-def read_lines(stream, max_line_bytes=None):
-    """(number, bytes) for each line of a binary stream, or a TooLong for a line over the limit."""
-    number = 0
-    while True:
-        raw = stream.readline(max_line_bytes + 2) if max_line_bytes else stream.readline()
-        if not raw:
-            return
-        number += 1
-        if max_line_bytes and len(raw.rstrip(b"\r\n")) > max_line_bytes:
-            yield number, TooLong(max_line_bytes)
-            return
-        yield number, raw
+IN_CHUNK = 5000  # ids per IN (...) list, well under SQLite's bound-variable limit
+KEPT_COLUMNS = ("id", "state", "origin", "started_at", "finished_at")
 
 
 def import_ndjson(stream, batch_size=BATCH_SIZE, dry_run=False, origin="cli", progress=None, max_line_bytes=None):
@@ -93,66 +50,6 @@ def get_report(report_id):
         "id": row.id, "state": row.state, "origin": row.origin,
         "started_at": row.started_at, "finished_at": row.finished_at, **row.body,
     }
-
-
-# --- one line ----------------------------------------------------------------------
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_line(number, raw):
-    """(kind, data, extras) of one line, validated; None for a blank line; BatchFailed when it is bad."""
-    if isinstance(raw, TooLong):
-        raise BatchFailed([line_error(number, None, f"Longer than {raw.limit} bytes.")])
-    if not raw.strip():
-        return None
-    plain = read_claim_bytes(raw)
-    if plain is not None:
-        return "claim", *plain
-    try:
-        obj = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise BatchFailed([line_error(number, None, f"Not valid JSON: {error}.")]) from None
-    if not isinstance(obj, dict):
-        raise BatchFailed([line_error(number, None, "Must be a JSON object.")])
-    kind = obj.pop("type", None)
-    if kind not in SCHEMAS:
-        raise BatchFailed([line_error(number, "type", "Must be one of: source, document, claim.")])
-    return kind, *read_with_schemas(number, kind, obj)
-
-
-def read_with_schemas(number, kind, obj):
-    """(data, extras) of one line's object (`type` taken off) by the API's schemas; BatchFailed when it is bad."""
-    errors, extras = {}, None
-    if kind == "document":
-        extras = _take(obj, DOCUMENT_LINE, errors)
-    elif kind == "claim" and isinstance(obj.get("attributions"), list):
-        extras = [
-            _take(a, ATTRIBUTION_LINE, errors, f"attributions.{i}.") if isinstance(a, dict) else {}
-            for i, a in enumerate(obj["attributions"])
-        ]
-    try:
-        data = SCHEMAS[kind].load(obj)
-    except ValidationError as error:
-        errors.update(field_errors(error.messages))
-    if errors:
-        raise BatchFailed([line_error(number, f, r) for f, reasons in errors.items() for r in reasons])
-    return data, extras
-
-
-def _take(obj, schema, errors, prefix=""):
-    """Remove the bulk-only keys of `schema` from `obj` and return them validated."""
-    raw = {k: obj.pop(k) for k in list(obj) if k in schema.fields}
-    try:
-        extras = schema.load(raw)
-    except ValidationError as error:
-        errors.update(field_errors(error.messages, prefix))
-        return {}
-    if extras["retracted"] != (extras["retraction_reason"] is not None):
-        errors[f"{prefix}retraction_reason"] = ["Is given exactly when `retracted` is true."]
-    return extras
 
 
 # --- an import -----------------------------------------------------------------------

@@ -49,7 +49,7 @@ def read_claim_bytes(raw):
 
 
 def read_claim_line(obj):
-    """(data, extras) as bulk.parse_line would get them from the schemas for a claim line (`type` taken
+    """(data, extras) as bulk_lines.parse_line would get them from the schemas for a claim line (`type` taken
     off), or None when the line is not plainly valid. `obj` is left as it was."""
     try:
         return _claim(obj)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.bulk import BatchFailed, read_with_schemas
+from service.bulk_lines import BatchFailed, read_with_schemas
 from service.claim_lines import read_claim_bytes, read_claim_line
 
 PLAIN = {

@@ -17,8 +17,8 @@ HTTP = ("service.api", "service.schemas", "service.fields", "service.problems", 
 # The edges: the HTTP layer, the app and process around it, the CLI, and the readers of outside input that
 # validate with the API's own schemas (bulk import and its fast claim reader, seed files).
 EDGES = HTTP[:7] + ("service.observability", "service.http_headers", "service.workers", "service.gunicorn_conf",
-                    "service.healthcheck", "service.wsgi", "service.cli", "service.bulk", "service.claim_lines",
-                    "service.seeding")
+                    "service.healthcheck", "service.wsgi", "service.cli", "service.bulk", "service.bulk_lines",
+                    "service.claim_lines", "service.seeding")
 
 
 def module_name(path):
