@@ -7,6 +7,7 @@ afterwards). Without that variable the PostgreSQL half is skipped, and says so.
 
 import contextlib
 import os
+import sys
 import urllib.parse
 import uuid
 
@@ -19,8 +20,13 @@ from service.migrations import LATEST, migrate
 
 POSTGRESQL_URL = os.environ.get("REPORTEDLY_TEST_DATABASE_URL")
 DATABASES = ["sqlite", "postgresql"]
-# Databases opened by build_app, closed (pools included) when their test ends.
-OPENED = []
+# Databases opened by build_app, closed (pools included) when their test ends. pytest loads this file as
+# `conftest`, and test modules import build_app from `tests.conftest`, a second module object: both must fill
+# and empty one list, or the databases of tests that call build_app themselves are never closed (their
+# PostgreSQL connections piled up past the server's 100).
+OPENED = getattr(sys.modules.get("conftest"), "OPENED", None)
+if OPENED is None:
+    OPENED = []
 
 
 def build_app(database_url, schema_version=LATEST, **overrides):
