@@ -5,6 +5,7 @@ import re
 import threading
 import time
 import urllib.parse
+import weakref
 from datetime import timezone
 from pathlib import Path
 
@@ -15,13 +16,15 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from .clock import utcnow
 from .metrics import observe_lock_wait
+from .sqlite_writes import AfterCommits, WriterTurns
 
 # Models bind to this proxy; init_database() points it at SQLite or PostgreSQL.
 db = DatabaseProxy()
 
-# WAL lets readers run beside the one writer. synchronous comes from configuration:
-# FULL keeps every acknowledged write through a power loss; NORMAL keeps it through a
-# process crash but may lose the last commits on a power loss, for several times the rate.
+# WAL lets readers run beside the one writer. Durability comes from configuration:
+# FULL keeps every acknowledged write through a power loss (the WAL is synced after each
+# commit, outside the write lock: service.sqlite_writes); NORMAL keeps it through a
+# process crash but may lose the last commits on a power loss, for a higher rate.
 SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 
 
@@ -30,14 +33,68 @@ LOCKING_STATEMENT = re.compile(r"\bFOR (?:UPDATE|SHARE)\b|\bpg_advisory_xact_loc
 
 
 class LedgerSQLite(APSWDatabase):
-    """APSW's database whose BEGIN IMMEDIATE, the wait for SQLite's one write lock, is timed as a lock wait."""
+    """APSW's database whose writers take turns and whose durable commits sync the WAL outside the write lock
+    (service.sqlite_writes); the waits for the turn and for BEGIN IMMEDIATE are timed as one lock wait."""
+
+    def __init__(self, database, durable=True, **kwargs):
+        super().__init__(database, **kwargs)
+        self.durable = durable
+        self.turns = WriterTurns(database)
+        self.after_commits = weakref.WeakKeyDictionary()
+
+    def _add_conn_hooks(self, conn):
+        super()._add_conn_hooks(conn)
+        if self.durable:
+            self.after_commits[conn] = AfterCommits(self)
+            conn.set_wal_hook(self.after_commits[conn])
 
     def begin(self, lock_type=None):
         started = time.perf_counter()
+        self._state.turn = self.turns.take(self._timeout)
         try:
             return super().begin(lock_type)
+        except BaseException:
+            self.give_turn()
+            raise
         finally:
             observe_lock_wait(time.perf_counter() - started)
+
+    def give_turn(self):
+        """Give back the turn this connection's transaction took, if it holds one."""
+        turn = getattr(self._state, "turn", None)
+        if turn is not None:
+            self._state.turn = None
+            self.turns.give(turn)
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            self.give_turn()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self.give_turn()
+
+    def _close(self, conn):
+        try:
+            super()._close(conn)
+        finally:
+            self.give_turn()
+
+    def checkpoint_pages(self):
+        """How many WAL pages the connection lets gather before it checkpoints after a commit (0: never)."""
+        if self.durable:
+            return self.after_commits[self.connection()].pages
+        return self.pragma("wal_autocheckpoint")
+
+    def set_checkpoint_pages(self, pages):
+        if self.durable:
+            self.after_commits[self.connection()].pages = pages
+        else:
+            self.pragma("wal_autocheckpoint", pages)
 
 
 class LedgerPostgreSQL(PooledPostgresqlDatabase):
@@ -78,7 +135,9 @@ def _open_sqlite(path, config):
         raise ValueError(f"REPORTEDLY_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {config['SQLITE_SYNCHRONOUS']!r}")
     database = LedgerSQLite(
         path,
-        pragmas=(("journal_mode", "wal"), ("synchronous", synchronous), ("foreign_keys", 1)),
+        durable=synchronous == "FULL",
+        # NORMAL either way: a durable database syncs the WAL itself after each commit (service.sqlite_writes).
+        pragmas=(("journal_mode", "wal"), ("synchronous", "NORMAL"), ("foreign_keys", 1)),
         timeout=config["SQLITE_BUSY_TIMEOUT_SECONDS"],
         lock_type="IMMEDIATE",
         autoconnect=False,
@@ -255,11 +314,11 @@ def checkpoints_beside():
     if is_postgresql():
         yield _NoCheckpoints()
         return
-    before = db.pragma("wal_autocheckpoint")
-    db.pragma("wal_autocheckpoint", 0)
+    before = db.obj.checkpoint_pages()
+    db.obj.set_checkpoint_pages(0)
     checkpoints = WalCheckpoints(db.obj.database)
     try:
         yield checkpoints
     finally:
         checkpoints.stop()
-        db.pragma("wal_autocheckpoint", before)
+        db.obj.set_checkpoint_pages(before)

@@ -1,0 +1,135 @@
+"""SQLite writers take turns and sync their commits outside the write lock (service.sqlite_writes), on real files."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import apsw
+import pytest
+import requests
+
+from service.config import load_config
+from service.db import open_database
+from service.sqlite_writes import CHECKPOINT_PAGES, WriterTurns
+from tests.servers import serve_ledger
+
+
+def sqlite_database(path, **settings):
+    """A LedgerSQLite on `path`, as a process of the service opens it, with its table."""
+    config = {**load_config(), "SQLITE_BUSY_TIMEOUT_SECONDS": 5.0, **settings}
+    database = open_database(f"sqlite:///{path}", config)
+    database.connect()
+    database.execute_sql("CREATE TABLE IF NOT EXISTS note (id INTEGER PRIMARY KEY, body TEXT)")
+    return database
+
+
+def test_a_writer_waits_for_the_turn_and_has_it_once_given_back(tmp_path):
+    first, second = (sqlite_database(tmp_path / "ledger.db") for _ in range(2))
+    order = []
+    with first.atomic():
+        first.execute_sql("INSERT INTO note (body) VALUES ('first')")
+        waiting = threading.Thread(target=lambda: _write(second, "second", order))
+        waiting.start()
+        time.sleep(0.3)
+        assert order == [] and waiting.is_alive()  # the second writer waits, holding no SQLite lock
+        order.append("first commits")
+    waiting.join(5)
+    assert order == ["first commits", "second"]
+    assert [body for (body,) in first.execute_sql("SELECT body FROM note ORDER BY id")] == ["first", "second"]
+
+
+def _write(database, body, order):
+    database.connect(reuse_if_open=True)  # peewee's connection state is per thread
+    with database.atomic():
+        database.execute_sql("INSERT INTO note (body) VALUES (?)", (body,))
+    order.append(body)
+
+
+def test_a_turn_not_had_in_time_leaves_the_wait_to_sqlite_and_is_not_kept(tmp_path):
+    """A turn held past the busy timeout by a process that writes nothing: the writer goes ahead under SQLite's own
+    lock, and the turn it gave up on is not kept once its holder gives it back."""
+    holder = WriterTurns(str(tmp_path / "ledger.db"))
+    held = holder.take(1)
+    database = sqlite_database(tmp_path / "ledger.db", SQLITE_BUSY_TIMEOUT_SECONDS=0.3)
+    with database.atomic():
+        database.execute_sql("INSERT INTO note (body) VALUES ('without a turn')")
+    holder.give(held)
+    assert database.turns.take(0) is not None  # had at once: the abandoned wait let go of it
+    assert [body for (body,) in database.execute_sql("SELECT body FROM note")] == ["without a turn"]
+
+
+def test_a_killed_process_keeps_no_turn(tmp_path):
+    path = tmp_path / "ledger.db"
+    script = ("import sys, time; from service.sqlite_writes import WriterTurns; "
+              f"WriterTurns({str(path)!r}).take(1); print('held', flush=True); time.sleep(60)")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "held"
+        assert WriterTurns(str(path)).take(0.2) is None
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        assert WriterTurns(str(path)).take(5) is not None
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize("synchronous, synced", [("FULL", True), ("NORMAL", False)])
+def test_a_durable_commit_syncs_the_wal_once_the_write_lock_is_free(tmp_path, monkeypatch, synchronous, synced):
+    path = tmp_path / "ledger.db"
+    database = sqlite_database(path, SQLITE_SYNCHRONOUS=synchronous)
+    other = apsw.Connection(str(path))  # no busy timeout: BEGIN IMMEDIATE fails at once if the lock is held
+    flushes, fdatasync = [], os.fdatasync
+
+    def watched_fdatasync(descriptor):
+        if os.readlink(f"/proc/self/fd/{descriptor}") == f"{path}-wal":
+            other.execute("BEGIN IMMEDIATE; ROLLBACK")
+            flushes.append(descriptor)
+        fdatasync(descriptor)
+
+    monkeypatch.setattr(os, "fdatasync", watched_fdatasync)
+    with database.atomic():
+        database.execute_sql("INSERT INTO note (body) VALUES ('kept')")
+    assert len(flushes) == (1 if synced else 0)
+    assert database.execute_sql("SELECT body FROM note").fetchall() == [("kept",)]
+
+
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_commits_are_checkpointed_as_the_wal_grows(tmp_path, synchronous):
+    database = sqlite_database(tmp_path / "ledger.db", SQLITE_SYNCHRONOUS=synchronous)
+    assert database.checkpoint_pages() == CHECKPOINT_PAGES
+    for _ in range(300):  # each commit writes several pages: well past CHECKPOINT_PAGES in all
+        with database.atomic():
+            database.execute_sql("INSERT INTO note (body) VALUES (?)", ("x" * 20_000,))
+    log_pages, _ = database.connection().wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+    assert 0 < log_pages <= CHECKPOINT_PAGES + 10
+    assert database.execute_sql("SELECT count(*) FROM note").fetchone() == (300,)
+
+
+def test_a_worker_waiting_for_its_turn_still_answers_reads(tmp_path):
+    """One gevent worker: while another process holds the turn, a POST waits for it, and meanwhile the same worker
+    answers a read; once the turn is given back the POST is written."""
+    path = tmp_path / "ledger.db"
+    with serve_ledger(f"sqlite:///{path}", tmp_path / "gunicorn.log", REPORTEDLY_WORKERS="1") as (base, token):
+        auth = {"Authorization": f"Bearer {token}"}
+        source = {"id": "kcna", "name": "KCNA", "kind": "news_outlet", "reliability": "C"}
+        assert requests.post(f"{base}/v1/sources", json=source, headers=auth, timeout=10).status_code == 201
+        claim = requests.post(f"{base}/v1/claims", json={"text": "A launch."}, headers=auth, timeout=10).json()
+        attribution = {"source": "kcna", "stance": "supports", "basis": "firsthand", "confidence": 0.5}
+        holder = WriterTurns(str(path))
+        held = holder.take(5)
+        with ThreadPoolExecutor(1) as pool:
+            posted = pool.submit(requests.post, f"{base}/v1/claims/{claim['id']}/attributions", json=attribution,
+                                 headers=auth, timeout=30)
+            time.sleep(0.5)
+            read = requests.get(f"{base}/v1/claims/{claim['id']}", timeout=10)
+            assert read.status_code == 200 and read.json()["attributions"] == []
+            assert not posted.done()  # answered while the POST still waited for its turn
+            holder.give(held)
+            assert posted.result().status_code == 201
+        after = requests.get(f"{base}/v1/claims/{claim['id']}", timeout=10).json()
+        assert len(after["attributions"]) == 1 and after["status"] == posted.result().json()["claim"]["status"]
