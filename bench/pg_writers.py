@@ -7,7 +7,9 @@ database of its own on the PostgreSQL server (created and dropped here), serves 
 with the service's gunicorn settings (2 workers, the service's gevent worker, a pool
 of DB_POOL_SIZE connections each), and alternates bounded `wrk -t1` runs of POST
 attribution with 1 and with 16 connections. Every POST goes to a claim of its own
-turn (claims in rotation), as in bench/http_rates.py.
+turn (claims in rotation), as in bench/http_rates.py. The same is measured, in the
+same run, for the floor: bench/bare_app.py's bare durable write (one INSERT committed)
+under the same gunicorn, which shows what concurrency can add on this machine at all.
 Run: python bench/pg_writers.py [--server postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -53,27 +55,36 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="pg-writers-"))
     url = create_database(args.server)
     log = open(folder / "server.log", "w")
-    service = None
+    servers = []
     try:
         env, token = build_ledger(folder, args.claims, url)
         service = gunicorn("service.wsgi:app", env, log).wait("/healthz")
+        servers.append(service)
         script = folder / "post.lua"
         script.write_text(POST_SCRIPT % {"claims": args.claims, "token": token})
         post = lambda connections: lambda: wrk(service.base + "/", args.duration, str(script),  # noqa: E731
                                                connections=connections)
         one, many = alternate(post(1), post(args.writers), args.rounds)
+        bare = gunicorn("bench.bare_app:app", env, log).wait("/bare")
+        servers.append(bare)
+        floor_script = folder / "bare-write.lua"
+        floor_script.write_text('wrk.method = "POST"\n')
+        floor = lambda connections: lambda: wrk(bare.base + "/bare-write", args.duration, str(floor_script),  # noqa: E731
+                                                connections=connections)
+        floor_one, floor_many = alternate(floor(1), floor(args.writers), args.rounds)
     finally:
-        if service is not None:
-            service.stop()
+        for server in servers:
+            server.stop()
         log.close()
         drop_database(args.server)
     print("## Concurrent writers on PostgreSQL (`bench/pg_writers.py`)\n")
     print(f"PostgreSQL ledger of {args.claims:,} claims; gunicorn as in service/gunicorn_conf.py (2 workers); "
           f"POST attribution, `wrk -t1`, {args.duration} s a run, medians of {args.rounds} alternating runs.\n")
-    print("| writers | POST/s | ÷ one writer | goal |")
-    print("|---|---|---|---|")
-    print(f"| 1 | {one:,.0f} | 1.00× | |")
-    print(f"| {args.writers} | {many:,.0f} | {many / one:.2f}× | ≥ 3× |")
+    print("| writers | POST attribution/s | ÷ one writer | goal | bare durable write/s | ÷ one writer |")
+    print("|---|---|---|---|---|---|")
+    print(f"| 1 | {one:,.0f} | 1.00× | | {floor_one:,.0f} | 1.00× |")
+    print(f"| {args.writers} | {many:,.0f} | {many / one:.2f}× | ≥ 3× | {floor_many:,.0f} | "
+          f"{floor_many / floor_one:.2f}× |")
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     shutil.rmtree(folder, ignore_errors=True)
 
