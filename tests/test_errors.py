@@ -241,11 +241,13 @@ def test_sqlite_durability_follows_the_setting(tmp_path):
     from service.config import load_config
     from service.db import open_database
 
-    for setting, pragma in (("FULL", 2), ("normal", 1)):
+    for setting, durable in (("FULL", True), ("normal", False)):
         config = load_config({"DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}", "SQLITE_SYNCHRONOUS": setting})
         database = open_database(config["DATABASE_URL"], config)
+        assert database.durable is durable
         with database.connection_context():
-            assert database.execute_sql("PRAGMA synchronous").fetchone()[0] == pragma
+            # NORMAL underneath either way: a durable database syncs the WAL itself (tests/test_sqlite_writes.py).
+            assert database.execute_sql("PRAGMA synchronous").fetchone()[0] == 1
     with pytest.raises(ValueError, match="REPORTEDLY_SQLITE_SYNCHRONOUS"):
         config = load_config({"SQLITE_SYNCHRONOUS": "OFF"})
         open_database(f"sqlite:///{tmp_path / 'e.db'}", config)
@@ -287,3 +289,29 @@ def test_sqlite_requests_share_the_workers_connections_and_a_failed_one_is_repla
     blocker.execute("ROLLBACK")
     assert request_from_a_new_thread(post=True).status_code == 201
     assert len(opened) == 2 and database.idle_connections == [opened[1]]
+
+
+
+def test_a_pooled_postgresql_connection_is_pinged_only_after_a_pause(fresh_database, monkeypatch):
+    """A connection given back a moment ago is lent again without a ping; one that waited in the pool past the
+    window is pinged, and if its server session ended meanwhile it is replaced, unseen by the request."""
+    from service.db import LedgerPostgreSQL, is_postgresql
+    from tests.conftest import postgresql_admin
+
+    app = build_app(fresh_database())
+    if not is_postgresql(app.extensions["reportedly.db"]):
+        pytest.skip("the pool is PostgreSQL's")
+    client = app.test_client()
+    assert client.get("/v1/summary").status_code == 200
+    with db.connection_context():
+        [(backend,)] = db.execute_sql("SELECT pg_backend_pid()").fetchall()
+    adapter = type(db.obj._adapter)
+    pinged = []
+    monkeypatch.setattr(adapter, "is_connection_closed",
+                        lambda self, conn, ping=adapter.is_connection_closed: pinged.append(conn) or ping(self, conn))
+    assert client.get("/v1/summary").status_code == 200
+    assert pinged == []  # given back a moment ago: lent without a round trip
+    postgresql_admin(f"SELECT pg_terminate_backend({backend})")
+    monkeypatch.setattr(LedgerPostgreSQL, "PING_AFTER_IDLE_SECONDS", 0)  # as if it had waited past the window
+    assert client.get("/v1/summary").status_code == 200
+    assert len(pinged) == 1 and pinged[0].broken  # the dead one pinged and discarded; a new one served
