@@ -98,7 +98,30 @@ class LedgerSQLite(APSWDatabase):
 
 
 class LedgerPostgreSQL(PooledPostgresqlDatabase):
-    """The pooled PostgreSQL database whose lock-taking statements are timed as lock waits."""
+    """The pooled PostgreSQL database whose lock-taking statements are timed as lock waits, and whose connections are
+    pinged on their way out of the pool only after a pause."""
+
+    # peewee's pool pings every connection it lends (SELECT 1: one round trip of every request's few). One given
+    # back in good order less than this long ago is lent without it, as HikariCP's aliveBypassWindowMs does; after a
+    # pause, when a restarted server or a dropped network path may have broken it, it is pinged as before. A break
+    # within the window fails that one request as any lost connection does (503, and the connection is discarded).
+    PING_AFTER_IDLE_SECONDS = 1.0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._given_back = weakref.WeakKeyDictionary()
+
+    def _can_reuse(self, conn):
+        reusable = super()._can_reuse(conn)
+        if reusable:
+            self._given_back[conn] = time.monotonic()
+        return reusable
+
+    def _is_closed(self, conn):
+        given_back = self._given_back.pop(conn, None)
+        if given_back is not None and time.monotonic() - given_back < self.PING_AFTER_IDLE_SECONDS and not conn.closed:
+            return False
+        return super()._is_closed(conn)
 
     def execute_sql(self, sql, params=None):
         if not LOCKING_STATEMENT.search(sql):

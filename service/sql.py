@@ -78,7 +78,11 @@ def insert(model, names, values):
 
 def run_many(sql, params):
     """Run one statement for each parameter row, prepared once; driver errors become peewee's, as for a query."""
-    if params:
+    params = params if isinstance(params, list) else list(params)
+    if len(params) == 1:
+        # psycopg runs executemany in pipeline mode, whose setting up and syncing cost more than one row's round trip.
+        run(sql, params[0])
+    elif params:
         with __exception_wrapper__:
             db.cursor().executemany(sql, params)
 

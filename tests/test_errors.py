@@ -289,3 +289,29 @@ def test_sqlite_requests_share_the_workers_connections_and_a_failed_one_is_repla
     blocker.execute("ROLLBACK")
     assert request_from_a_new_thread(post=True).status_code == 201
     assert len(opened) == 2 and database.idle_connections == [opened[1]]
+
+
+
+def test_a_pooled_postgresql_connection_is_pinged_only_after_a_pause(fresh_database, monkeypatch):
+    """A connection given back a moment ago is lent again without a ping; one that waited in the pool past the
+    window is pinged, and if its server session ended meanwhile it is replaced, unseen by the request."""
+    from service.db import LedgerPostgreSQL, is_postgresql
+    from tests.conftest import postgresql_admin
+
+    app = build_app(fresh_database())
+    if not is_postgresql(app.extensions["reportedly.db"]):
+        pytest.skip("the pool is PostgreSQL's")
+    client = app.test_client()
+    assert client.get("/v1/summary").status_code == 200
+    with db.connection_context():
+        [(backend,)] = db.execute_sql("SELECT pg_backend_pid()").fetchall()
+    adapter = type(db.obj._adapter)
+    pinged = []
+    monkeypatch.setattr(adapter, "is_connection_closed",
+                        lambda self, conn, ping=adapter.is_connection_closed: pinged.append(conn) or ping(self, conn))
+    assert client.get("/v1/summary").status_code == 200
+    assert pinged == []  # given back a moment ago: lent without a round trip
+    postgresql_admin(f"SELECT pg_terminate_backend({backend})")
+    monkeypatch.setattr(LedgerPostgreSQL, "PING_AFTER_IDLE_SECONDS", 0)  # as if it had waited past the window
+    assert client.get("/v1/summary").status_code == 200
+    assert len(pinged) == 1 and pinged[0].broken  # the dead one pinged and discarded; a new one served
