@@ -201,7 +201,7 @@ def store_worlds(worlds, stored=None, fresh=False):
     and ends the one before it, whatever the claim's history. Any other claim is replaced
     whole (`fresh` claims have nothing to delete).
     """
-    replaced, changes = [], _StepChanges([], [], [], [], [])
+    replaced, changes = [], _StepChanges([], [], [], [], [], [])
     for claim_id, steps in worlds.items():
         old = None if stored is None else stored.get(claim_id)
         if old is None:
@@ -228,8 +228,10 @@ def store_worlds(worlds, stored=None, fresh=False):
     sql.run_many(f"UPDATE {sql.table(WorldState)} SET {assignments} {one_step}", changes.updates)
     sql.run_many(f"DELETE FROM {sql.table(WorldSource)} {one_step}",
                  [(claim_id, start) for claim_id, start, _, _, _ in changes.respanned])
+    sql.run_many(f"UPDATE {sql.table(WorldSource)} SET published_to = {db.param} {one_step}",
+                 [(end, claim_id, start) for claim_id, start, end, _, _ in changes.reended])
     spans = [(claim_id, start, end, fields.status, sources) for claim_id, start, end, fields, sources in spans]
-    world_tally.replace_spans(lost, [span[1:] for span in spans + changes.respanned])
+    world_tally.replace_spans(lost, [span[1:] for span in spans + changes.respanned + changes.reended])
     sql.insert(WorldSource, ("claim", "published_from", "published_to", "status", "source"), [
         (claim_id, start, end, status, source)
         for claim_id, start, end, status, sources in spans + changes.respanned for source in sorted(sources)
@@ -239,12 +241,15 @@ def store_worlds(worlds, stored=None, fresh=False):
 class _StepChanges(NamedTuple):
     """What store_worlds writes for claims compared step by step: steps added (claim id, start, end, Fields,
     sources), (claim id, start) of steps removed, updates (Fields..., end, claim id, start), spans whose
-    WorldSource rows are rewritten (claim id, start, end, status, sources), and the spans they replace."""
+    WorldSource rows are rewritten (claim id, start, end, status, sources), spans whose WorldSource rows keep
+    their status and sources and only end elsewhere (the same shape: one UPDATE instead of a DELETE and an
+    INSERT per source, as when an attribution published now ends the step before it), and the spans they replace."""
 
     added: list
     removed: list
     updates: list
     respanned: list
+    reended: list
     unspanned: list
 
 
@@ -262,9 +267,13 @@ def _compare_steps(claim_id, steps, old, changes):
             continue
         changes.updates.append((*new, end, claim_id, start))
         old_sources = origin_sources(orjson.loads(before.origins)) if new.origins != before.origins else sources
-        if end != old_end or new.status != before.status or sources != old_sources:
+        if new.status != before.status or sources != old_sources:
             changes.respanned.append((claim_id, start, end, new.status, sources))
-            changes.unspanned.append((start, old_end, before.status, old_sources))
+        elif end != old_end:
+            changes.reended.append((claim_id, start, end, new.status, sources))
+        else:
+            continue
+        changes.unspanned.append((start, old_end, before.status, old_sources))
     for start, (before, old_end) in before_of.items():  # steps that begin no more
         changes.removed.append((claim_id, start))
         changes.unspanned.append((start, old_end, before.status, origin_sources(orjson.loads(before.origins))))
