@@ -97,6 +97,29 @@ def rederive_claims(claim_ids, cause_kind, cause_id, now):
     _refresh(targets, cause_kind, cause_id, now, fresh=False, stored_worlds=_stored_worlds([t.id for t in targets]))
 
 
+def lock_target(claim_id):
+    """One claim's row as refresh_target takes it (id, parties, updated_at, derived fields, all as stored), locked
+    (on PostgreSQL) for the rest of the transaction; None if there is no such claim.
+
+    A write that touches one claim needs no model row: building one parses every JSON field
+    that stored_fields would then write out again.
+    """
+    [row] = sql.rows(_target_query(1), [claim_id]) or [None]
+    return row
+
+
+def refresh_target(row, cause_kind, cause_id, now):
+    """What refresh_claim does, for a lock_target row: the claim's derived fields after the write, in their public
+    shape (as stored_shape gives them of a refreshed Claim)."""
+    [target] = _targets([row], to_micros(now))
+    [outcome] = _refresh([target], cause_kind, cause_id, now, fresh=False, stored_worlds=_stored_worlds([target.id]))
+    if outcome.changed:
+        return timeline.public_shape(outcome.derivation)
+    stored = target.stored
+    return {"status": stored.status, "confidence": stored.confidence, "likelihood": stored.likelihood,
+            "explanation": orjson.loads(stored.explanation), "origins": orjson.loads(stored.origins)}
+
+
 def stored_fields(claim):
     """A Claim row's derived fields in their stored form."""
     return Fields(claim.status, claim.confidence, claim.likelihood, json_text(claim.explanation), json_text(claim.origins))
@@ -244,15 +267,23 @@ def _lock_targets(claim_ids, at):
     """These claims as Targets, locked in id order (on PostgreSQL) for the rest of the transaction."""
     targets = []
     for chunk in sql.chunks(sorted(claim_ids)):
-        query = (f"SELECT id, parties, updated_at, {sql.columns(Claim, *timeline.DERIVED_FIELDS)} "
-                 f"FROM {sql.table(Claim)} WHERE id IN ({sql.marks(len(chunk))}) ORDER BY id")
-        if is_postgresql():
-            query += " FOR UPDATE"
-        targets += [
-            Target(claim_id, orjson.loads(parties), Fields(*derived), updated_at == at)
-            for claim_id, parties, updated_at, *derived in sql.rows(query, chunk)
-        ]
+        targets += _targets(sql.rows(_target_query(len(chunk)), chunk), at)
     return targets
+
+
+def _target_query(count):
+    """The rows of `count` claims (by id, in id order) as Targets are made of, locked where rows are locked."""
+    query = (f"SELECT id, parties, updated_at, {sql.columns(Claim, *timeline.DERIVED_FIELDS)} "
+             f"FROM {sql.table(Claim)} WHERE id IN ({sql.marks(count)}) ORDER BY id")
+    return query + " FOR UPDATE" if is_postgresql() else query
+
+
+def _targets(rows, at):
+    """Targets of claim rows read by _target_query, for a write at `at` (microseconds)."""
+    return [
+        Target(claim_id, orjson.loads(parties), Fields(*derived), updated_at == at)
+        for claim_id, parties, updated_at, *derived in rows
+    ]
 
 
 def _stored_worlds(claim_ids):

@@ -15,9 +15,11 @@ from .db import db, is_postgresql
 from .derived import (
     REDERIVE_BATCH,
     claim_terms,
+    lock_target,
     rederive_claims,
     refresh_claim,
     refresh_claims,
+    refresh_target,
 )
 from .errors import Conflict, Invalid, NotFound
 from .models import (
@@ -246,7 +248,7 @@ def create_claim(data):
         )
         _record_claim_revision(claim, now)
         for attribution, document in zip(attributions, documents, strict=True):
-            _insert_attribution(claim, attribution, document, now)
+            _insert_attribution(claim.id, attribution, document, now)
         refresh_claim(claim, "created", claim.id, now, always=True)
     return claim
 
@@ -297,14 +299,17 @@ def _require_parties(parties):
 
 
 def add_attribution(claim_id, data):
-    """Attribute the claim to a source and re-derive it."""
+    """Attribute the claim to a source and re-derive it: the attribution, and the claim's derived fields after
+    the write in their public shape."""
     with claim_write():
         document = _lock_references(data)
-        claim = lock_claim(claim_id)
+        claim = lock_target(claim_id)
+        if claim is None:
+            raise NotFound(f"There is no claim {claim_id}.")
         now = timeline.write_moment()
-        attribution = _insert_attribution(claim, data, document, now)
-        refresh_claim(claim, "attribution", attribution.id, now)
-    return attribution, claim
+        attribution = _insert_attribution(claim_id, data, document, now)
+        derived = refresh_target(claim, "attribution", attribution.id, now)
+    return attribution, derived
 
 
 def retract_attribution(attribution_id, reason):
@@ -336,11 +341,11 @@ def _lock_references(data, prefix=""):
     return _usable_document(data["document_id"], data.get("quote"), prefix)
 
 
-def _insert_attribution(claim, data, document, now):
+def _insert_attribution(claim_id, data, document, now):
     """Store an attribution, its references checked and locked by _lock_references, with its relays."""
     published_at = data.get("published_at") or (document.published_at if document else None)
     values = {
-        "claim": claim.id, "source": data["source"], "document": document.id if document else None,
+        "claim": claim_id, "source": data["source"], "document": document.id if document else None,
         "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
         "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
     }

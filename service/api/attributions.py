@@ -44,8 +44,8 @@ class ClaimAttributions(MethodView):
         `source` is the origin; sources in `via` only relayed the statement. A `quote` must
         appear in the cited document's text when it has one. Needs the `write` scope.
         """
-        attribution, claim = ledger.add_attribution(claim_id, data)
-        return _result(reads.attribution_view_of(attribution, data.get("via")), claim, 201)
+        attribution, derived = ledger.add_attribution(claim_id, data)
+        return _result(reads.attribution_view_of(attribution, data.get("via")), claim_id, derived, 201)
 
 
 @blp.route("/attributions/<id:attribution_id>/retraction")
@@ -63,11 +63,11 @@ class AttributionRetraction(MethodView):
         reads still see it. Retracting it twice is 409. Needs the `write` scope.
         """
         attribution, claim = ledger.retract_attribution(attribution_id, data["reason"])
-        return _result(reads.attribution_view(attribution.id), claim, 200)
+        return _result(reads.attribution_view(attribution.id), claim.id, stored_shape(claim), 200)
 
 
-def _result(view, claim, status):
+def _result(view, claim_id, derived, status):
     """The attribution's view with its claim's derived fields after the write (ClaimStatusSchema: no origins)."""
-    derived = with_attribution_line({"id": claim.id, **stored_shape(claim)})
+    derived = with_attribution_line({"id": claim_id, **derived})
     del derived["origins"]
     return json_response({**view, "claim": derived}, status)
