@@ -81,7 +81,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
         for claim in claims
     ]
     stored_worlds = None if always else _stored_worlds([target.id for target in targets])
-    outcomes = _refresh(targets, cause_kind, cause_id, now, fresh=always, stored_worlds=stored_worlds)
+    outcomes, _ = _refresh(targets, cause_kind, cause_id, now, fresh=always, stored_worlds=stored_worlds)
     for claim, outcome in zip(claims, outcomes, strict=True):
         if outcome.changed:
             for field, value in timeline.public_shape(outcome.derivation).items():
@@ -108,16 +108,25 @@ def lock_target(claim_id):
     return row
 
 
+class Refreshed(NamedTuple):
+    """A claim after a write: its derived fields in their public shape (as stored_shape gives them of a refreshed
+    Claim), and the names of the sources its statements name, as the write's transaction read them."""
+
+    fields: dict
+    source_names: dict
+
+
 def refresh_target(row, cause_kind, cause_id, now):
-    """What refresh_claim does, for a lock_target row: the claim's derived fields after the write, in their public
-    shape (as stored_shape gives them of a refreshed Claim)."""
+    """What refresh_claim does, for a lock_target row; the claim as Refreshed."""
     [target] = _targets([row], to_micros(now))
-    [outcome] = _refresh([target], cause_kind, cause_id, now, fresh=False, stored_worlds=_stored_worlds([target.id]))
+    [outcome], sources = _refresh([target], cause_kind, cause_id, now, fresh=False,
+                                  stored_worlds=_stored_worlds([target.id]))
+    names = {source_id: facts.name for source_id, facts in sources.items()}
     if outcome.changed:
-        return timeline.public_shape(outcome.derivation)
+        return Refreshed(timeline.public_shape(outcome.derivation), names)
     stored = target.stored
-    return {"status": stored.status, "confidence": stored.confidence, "likelihood": stored.likelihood,
-            "explanation": orjson.loads(stored.explanation), "origins": orjson.loads(stored.origins)}
+    return Refreshed({"status": stored.status, "confidence": stored.confidence, "likelihood": stored.likelihood,
+                      "explanation": orjson.loads(stored.explanation), "origins": orjson.loads(stored.origins)}, names)
 
 
 def stored_fields(claim):
@@ -214,13 +223,14 @@ def store_created(changes, now):
 
 
 def _refresh(targets, cause_kind, cause_id, now, fresh, stored_worlds):
-    """Derive every target from its current inputs and write what changed; the Outcomes, in order."""
+    """Derive every target from its current inputs and write what changed; the Outcomes, in order, and the
+    SourceFacts of every source their statements name."""
     statements = statements_by_claim([t.id for t in targets])
     sources = source_facts({s.source for group in statements.values() for s in group}
                            | {r for group in statements.values() for s in group for r in s.via})
     changes = _derive(targets, statements, sources, cause_kind, cause_id, now, fresh)
     _store(changes, now, fresh, stored_worlds)
-    return changes.outcomes
+    return changes.outcomes, sources
 
 
 def _derive(targets, statements, sources, cause_kind, cause_id, now, fresh):

@@ -299,8 +299,8 @@ def _require_parties(parties):
 
 
 def add_attribution(claim_id, data):
-    """Attribute the claim to a source and re-derive it: the attribution, and the claim's derived fields after
-    the write in their public shape."""
+    """Attribute the claim to a source and re-derive it: the attribution, and the claim after the write
+    (service.derived.Refreshed)."""
     with claim_write():
         document = _lock_references(data)
         claim = lock_target(claim_id)

@@ -62,11 +62,11 @@ def add_attribution(claim_id):
     """Attribute a claim to a source."""
     try:
         data = AttributionSchema().load(form_data(request.form, ATTRIBUTION_FIELDS))
-        attribution, derived = ledger.add_attribution(claim_id, data)
+        attribution, claim = ledger.add_attribution(claim_id, data)
     except REFUSALS as error:
         outcome = refusal(error)
         return render_claim(claim_id, outcomes={"attribution": outcome}, status=outcome.status)
-    flash(f"Attribution recorded; the claim is now {derived['status']}.")
+    flash(f"Attribution recorded; the claim is now {claim.fields['status']}.")
     return redirect(url_for("web.claim", claim_id=claim_id, _anchor=f"attribution-{attribution.id}"))
 
 
