@@ -135,7 +135,8 @@ def _append(rows):
 def fold_if_due():
     """Fold the log into the sums once FOLD_EVERY rows have gathered (ids may skip: a rough count is enough)."""
     table = WorldTallyDelta._meta.table_name
-    low, high = db.execute_sql(f"SELECT MIN(id), MAX(id) FROM {table}").fetchone()
+    # Two subqueries: SQLite finds a lone MIN or MAX at an end of the index, but scans the log for both at once.
+    low, high = db.execute_sql(f"SELECT (SELECT MIN(id) FROM {table}), (SELECT MAX(id) FROM {table})").fetchone()
     if high is None or high - low + 1 < FOLD_EVERY:
         return
     if is_postgresql() and not db.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (FOLD_LOCK,)).fetchone()[0]:
