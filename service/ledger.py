@@ -6,6 +6,7 @@ service.derived (refresh_claims, a batch at a time), in the same transaction.
 
 import contextlib
 from datetime import timedelta
+from typing import NamedTuple
 
 from peewee import IntegrityError
 
@@ -341,22 +342,34 @@ def _lock_references(data, prefix=""):
     return _usable_document(data["document_id"], data.get("quote"), prefix)
 
 
+class Recorded(NamedTuple):
+    """An attribution just stored: its id, and its fields in their stored form in the order of
+    service.reads.ATTRIBUTION_FIELDS (what reads.attribution_view_of takes), so that no one reads it back."""
+
+    id: int
+    stored: tuple
+
+
+# The fields an attribution is stored with, in the order of service.reads.ATTRIBUTION_FIELDS after the id.
+INSERTED_FIELDS = ("claim", "source", "document", "stance", "basis", "confidence", "quote", "published_at",
+                   "recorded_at")
+
+
 def _insert_attribution(claim_id, data, document, now):
-    """Store an attribution, its references checked and locked by _lock_references, with its relays."""
+    """Store an attribution, its references checked and locked by _lock_references, with its relays: Recorded."""
     published_at = data.get("published_at") or (document.published_at if document else None)
-    values = {
-        "claim": claim_id, "source": data["source"], "document": document.id if document else None,
-        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
-        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
-    }
+    values = (claim_id, data["source"], document.id if document else None, data["stance"], data["basis"],
+              data["confidence"], data.get("quote"), published_at, now)
+    fields = Attribution._meta.fields
+    stored = [fields[name].db_value(value) for name, value in zip(INSERTED_FIELDS, values, strict=True)]
     [(attribution_id,)] = sql.rows(
-        f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *values)}) "
-        f"VALUES ({sql.marks(len(values))}) RETURNING id",
-        [Attribution._meta.fields[name].db_value(value) for name, value in values.items()],
+        f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *INSERTED_FIELDS)}) "
+        f"VALUES ({sql.marks(len(stored))}) RETURNING id",
+        stored,
     )
-    sql.insert(Relay, ("attribution", "position", "source"),
-               [(attribution_id, i, s) for i, s in enumerate(data.get("via") or [])])
-    return Attribution(id=attribution_id, **values)
+    via = data.get("via") or []
+    sql.insert(Relay, ("attribution", "position", "source"), [(attribution_id, i, s) for i, s in enumerate(via)])
+    return Recorded(attribution_id, (attribution_id, *stored, None, None))
 
 
 def _usable_document(document_id, quote, prefix):

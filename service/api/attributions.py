@@ -45,7 +45,7 @@ class ClaimAttributions(MethodView):
         appear in the cited document's text when it has one. Needs the `write` scope.
         """
         attribution, claim = ledger.add_attribution(claim_id, data)
-        view = reads.attribution_view_of(attribution, data.get("via"))
+        view = reads.attribution_view_of(attribution.stored, data.get("via"))
         return _result(view, claim_id, claim.fields, 201, claim.source_names)
 
 
