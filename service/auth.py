@@ -84,7 +84,7 @@ def live_token(key_id):
     """
     if not isinstance(key_id, str) or not KEY_ID.fullmatch(key_id):
         return None
-    [row] = sql.select_rows(Token, f"key_id = {db.param}", [key_id]) or [None]
+    [row] = sql.select_rows(Token, f"key_id = {sql.param()}", [key_id]) or [None]
     if row is None:
         return None
     made = _MADE.get(key_id)

@@ -19,7 +19,7 @@ import orjson
 
 from . import sql, timeline
 from .clock import to_micros
-from .db import db, is_postgresql
+from .db import is_postgresql
 from .facts import source_facts, statements_by_claim
 from .metrics import count_rederived
 from .models import Claim, HistoryEntry, WorldState
@@ -268,8 +268,8 @@ def _store(changes, now, fresh, stored_worlds, claims=True):
 def _store_claims(changed, at):
     """Write the derived fields and updated_at of many claims with one prepared statement."""
     names = (*timeline.DERIVED_FIELDS, "updated_at")
-    assignments = ", ".join(f'"{name}" = {db.param}' for name in names)
-    sql.run_many(f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {db.param}",
+    assignments = ", ".join(f'"{name}" = {sql.param()}' for name in names)
+    sql.run_many(f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {sql.param()}",
                  [(*fields, at, claim_id) for claim_id, fields in changed])
 
 

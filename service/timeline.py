@@ -120,8 +120,8 @@ def _record_tally(moves, at):
                 status, sources = side
                 for source in sources | {OVERALL}:
                     counts[source, status] += moved
-    rows = [{"at": at, "source": s, "status": st, "delta": n} for (s, st), n in counts.items() if n]
-    insert_rows(TallyDelta, rows)
+    sql.insert(TallyDelta, ("at", "source", "status", "delta"),
+               [(at, source, status, n) for (source, status), n in counts.items() if n])
 
 
 def _counted(shape):
@@ -175,12 +175,12 @@ def store_states(states, at, fresh=False):
         return
     if not fresh:
         for chunk in chunks([target.id for target, _, _ in states]):
-            sql.run(f"UPDATE {sql.table(ClaimState)} SET valid_to = {db.param} "
-                    f"WHERE claim_id IN ({sql.marks(len(chunk))}) AND valid_to = {db.param}", [at, *chunk, FOREVER])
+            sql.run(f"UPDATE {sql.table(ClaimState)} SET valid_to = {sql.param()} "
+                    f"WHERE claim_id IN ({sql.marks(len(chunk))}) AND valid_to = {sql.param()}", [at, *chunk, FOREVER])
         # A second change in one transaction replaces the first: no empty interval is kept.
         for chunk in chunks([target.id for target, _, _ in states if target.touched_now]):
             sql.run(f"DELETE FROM {sql.table(ClaimState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
-                    f"AND valid_from = {db.param} AND valid_to = {db.param}", [*chunk, at, at])
+                    f"AND valid_from = {sql.param()} AND valid_to = {sql.param()}", [*chunk, at, at])
     sql.insert(ClaimState, ("claim", "valid_from", "valid_to", *DERIVED_FIELDS),
                [(target.id, at, FOREVER, *new) for target, new, _ in states])
     _record_tally([
@@ -219,16 +219,16 @@ def store_worlds(worlds, stored=None, fresh=False):
         starts = [start for start, _, _ in worlds[claim_id]]
         spans += [(claim_id, start, end, fields, sources)
                   for (start, fields, sources), end in zip(worlds[claim_id], starts[1:] + [FOREVER], strict=True)]
-    one_step = f"WHERE claim_id = {db.param} AND published_from = {db.param}"
+    one_step = f"WHERE claim_id = {sql.param()} AND published_from = {sql.param()}"
     for model in (WorldState, WorldSource):
         sql.run_many(f"DELETE FROM {sql.table(model)} {one_step}", changes.removed)
     sql.insert(WorldState, ("claim", "published_from", "published_to", *DERIVED_FIELDS),
                [(claim_id, start, end, *fields) for claim_id, start, end, fields, _ in spans])
-    assignments = ", ".join(f'"{name}" = {db.param}' for name in (*DERIVED_FIELDS, "published_to"))
+    assignments = ", ".join(f'"{name}" = {sql.param()}' for name in (*DERIVED_FIELDS, "published_to"))
     sql.run_many(f"UPDATE {sql.table(WorldState)} SET {assignments} {one_step}", changes.updates)
     sql.run_many(f"DELETE FROM {sql.table(WorldSource)} {one_step}",
                  [(claim_id, start) for claim_id, start, _, _, _ in changes.respanned])
-    sql.run_many(f"UPDATE {sql.table(WorldSource)} SET published_to = {db.param} {one_step}",
+    sql.run_many(f"UPDATE {sql.table(WorldSource)} SET published_to = {sql.param()} {one_step}",
                  [(end, claim_id, start) for claim_id, start, end, _, _ in changes.reended])
     spans = [(claim_id, start, end, fields.status, sources) for claim_id, start, end, fields, sources in spans]
     world_tally.replace_spans(lost, [span[1:] for span in spans + changes.respanned + changes.reended])
@@ -306,7 +306,7 @@ def insert_rows(model, rows):
         return
     fields = [model._meta.fields[name] for name in rows[0]]
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
-    marks = ", ".join([db.param] * len(fields))
+    marks = ", ".join([sql.param()] * len(fields))
     statement = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
     run_many(statement, [[field.db_value(row[field.name]) for field in fields] for row in rows])
 
