@@ -49,10 +49,14 @@ CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 
 @contextlib.contextmanager
 def claim_write():
-    """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due."""
-    with db.atomic():
+    """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due.
+
+    On the database itself, not through peewee's DatabaseProxy: a transaction held by the proxy
+    reaches each of the database's methods it calls (eight) through an AttributeError.
+    """
+    with db.obj.atomic():
         yield
-    if not db.in_transaction():
+    if not db.obj.in_transaction():
         timeline.checkpoint_if_due()
 
 
