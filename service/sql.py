@@ -15,6 +15,7 @@ from peewee import __exception_wrapper__
 from .db import db
 
 
+@functools.cache
 def table(model):
     """A model's table name, quoted."""
     return f'"{model._meta.table_name}"'
@@ -64,10 +65,15 @@ def select(model, where, params=(), lock=None):
 
 def select_rows(model, where, params=(), lock=None):
     """What select reads, as rows of every field of the model in their stored form (see instance)."""
-    query = f"SELECT {columns(model, *[f.name for f in model._meta.sorted_fields])} FROM {table(model)} WHERE {where}"
+    query = f"SELECT {_every_column(model)} FROM {table(model)} WHERE {where}"
     if lock and db.obj.for_update:
         query += f" {lock}"
     return rows(query, params)
+
+
+@functools.cache
+def _every_column(model):
+    return columns(model, *[f.name for f in model._meta.sorted_fields])
 
 
 def instance(model, row):
@@ -113,4 +119,6 @@ def _compiled(database, statement, shape, count):
 def chunks(items, size=900):
     """Slices small enough for one statement's bound parameters on every database."""
     items = list(items)
+    if len(items) <= size:  # nearly always: a write names a few
+        return [items] if items else []
     return [items[i:i + size] for i in range(0, len(items), size)]
