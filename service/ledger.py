@@ -49,15 +49,17 @@ CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 
 @contextlib.contextmanager
 def claim_write():
-    """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due.
+    """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due
+    (asked, by the outermost write, before the commit: timeline.checkpoint_due).
 
     On the database itself, not through peewee's DatabaseProxy: a transaction held by the proxy
     reaches each of the database's methods it calls (eight) through an AttributeError.
     """
     with db.obj.atomic():
         yield
-    if not db.obj.in_transaction():
-        timeline.checkpoint_if_due()
+        due = db.obj.transaction_depth() == 1 and timeline.checkpoint_due()
+    if due:
+        timeline.checkpoint()
 
 
 def locking(query, mode=True):

@@ -385,13 +385,25 @@ def checkpoint_if_due():
     writer holds the delta table in ROW EXCLUSIVE mode from before it reads its write
     time (write_moment), and this lock waits for them all.
     """
-    # Every write asks, so in one query written once: deltas since the last checkpoint (None: none at all).
+    return checkpoint() if checkpoint_due() else None
+
+
+def checkpoint_due():
+    """Whether CHECKPOINT_EVERY deltas have gathered since the last checkpoint.
+
+    Every write asks, so in one query written once; a write asks inside its own transaction,
+    where the question costs a fraction of what it does after the commit, in a read
+    snapshot of its own (a writer whose deltas it cannot see yet asks after them).
+    """
     [(gathered,)] = sql.rows(
         f"SELECT (SELECT MAX(id) FROM {sql.table(TallyDelta)}) - COALESCE("
         f"(SELECT through_id FROM {sql.table(TallyCheckpoint)} ORDER BY at DESC LIMIT 1), 0)"
     )
-    if gathered is None or gathered < CHECKPOINT_EVERY:
-        return None
+    return gathered is not None and gathered >= CHECKPOINT_EVERY
+
+
+def checkpoint():
+    """Sum the deltas into a new checkpoint, in a transaction of its own (see checkpoint_if_due)."""
     last = TallyCheckpoint.select().order_by(TallyCheckpoint.at.desc()).first()
     with db.atomic():
         if is_postgresql():
