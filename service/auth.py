@@ -84,7 +84,7 @@ def live_token(key_id):
     """
     if not isinstance(key_id, str) or not KEY_ID.fullmatch(key_id):
         return None
-    [row] = sql.select_rows(Token, f"key_id = {db.param}", [key_id]) or [None]
+    [row] = sql.select_rows(Token, f"key_id = {sql.param()}", [key_id]) or [None]
     if row is None:
         return None
     made = _MADE.get(key_id)
@@ -109,7 +109,7 @@ def _unauthorized(detail, error="invalid_token"):
 def authenticate():
     """before_request: a presented token must be valid everywhere, public reads included."""
     g.token = None
-    header = request.headers.get("Authorization")
+    header = request.environ.get("HTTP_AUTHORIZATION")  # the header, as request.headers would give it
     if header is None:
         if request.method == "OPTIONS" and not current_app.config["PUBLIC_READS"]:
             raise _unauthorized("This request needs a bearer token.", None)

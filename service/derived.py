@@ -19,7 +19,7 @@ import orjson
 
 from . import sql, timeline
 from .clock import to_micros
-from .db import db, is_postgresql
+from .db import is_postgresql
 from .facts import source_facts, statements_by_claim
 from .metrics import count_rederived
 from .models import Claim, HistoryEntry, WorldState
@@ -81,7 +81,7 @@ def refresh_claims(claims, cause_kind, cause_id, now, always=False):
         for claim in claims
     ]
     stored_worlds = None if always else _stored_worlds([target.id for target in targets])
-    outcomes = _refresh(targets, cause_kind, cause_id, now, fresh=always, stored_worlds=stored_worlds)
+    outcomes, _ = _refresh(targets, cause_kind, cause_id, now, fresh=always, stored_worlds=stored_worlds)
     for claim, outcome in zip(claims, outcomes, strict=True):
         if outcome.changed:
             for field, value in timeline.public_shape(outcome.derivation).items():
@@ -95,6 +95,38 @@ def rederive_claims(claim_ids, cause_kind, cause_id, now):
     compared step by step with what is stored, and only the steps that changed are written."""
     targets = _lock_targets(claim_ids, to_micros(now))
     _refresh(targets, cause_kind, cause_id, now, fresh=False, stored_worlds=_stored_worlds([t.id for t in targets]))
+
+
+def lock_target(claim_id):
+    """One claim's row as refresh_target takes it (id, parties, updated_at, derived fields, all as stored), locked
+    (on PostgreSQL) for the rest of the transaction; None if there is no such claim.
+
+    A write that touches one claim needs no model row: building one parses every JSON field
+    that stored_fields would then write out again.
+    """
+    [row] = sql.rows(_target_query(1), [claim_id]) or [None]
+    return row
+
+
+class Refreshed(NamedTuple):
+    """A claim after a write: its derived fields in their public shape (as stored_shape gives them of a refreshed
+    Claim), and the names of the sources its statements name, as the write's transaction read them."""
+
+    fields: dict
+    source_names: dict
+
+
+def refresh_target(row, cause_kind, cause_id, now):
+    """What refresh_claim does, for a lock_target row; the claim as Refreshed."""
+    [target] = _targets([row], to_micros(now))
+    [outcome], sources = _refresh([target], cause_kind, cause_id, now, fresh=False,
+                                  stored_worlds=_stored_worlds([target.id]))
+    names = {source_id: facts.name for source_id, facts in sources.items()}
+    if outcome.changed:
+        return Refreshed(timeline.public_shape(outcome.derivation), names)
+    stored = target.stored
+    return Refreshed({"status": stored.status, "confidence": stored.confidence, "likelihood": stored.likelihood,
+                      "explanation": orjson.loads(stored.explanation), "origins": orjson.loads(stored.origins)}, names)
 
 
 def stored_fields(claim):
@@ -191,13 +223,14 @@ def store_created(changes, now):
 
 
 def _refresh(targets, cause_kind, cause_id, now, fresh, stored_worlds):
-    """Derive every target from its current inputs and write what changed; the Outcomes, in order."""
+    """Derive every target from its current inputs and write what changed; the Outcomes, in order, and the
+    SourceFacts of every source their statements name."""
     statements = statements_by_claim([t.id for t in targets])
     sources = source_facts({s.source for group in statements.values() for s in group}
                            | {r for group in statements.values() for s in group for r in s.via})
     changes = _derive(targets, statements, sources, cause_kind, cause_id, now, fresh)
     _store(changes, now, fresh, stored_worlds)
-    return changes.outcomes
+    return changes.outcomes, sources
 
 
 def _derive(targets, statements, sources, cause_kind, cause_id, now, fresh):
@@ -235,8 +268,8 @@ def _store(changes, now, fresh, stored_worlds, claims=True):
 def _store_claims(changed, at):
     """Write the derived fields and updated_at of many claims with one prepared statement."""
     names = (*timeline.DERIVED_FIELDS, "updated_at")
-    assignments = ", ".join(f'"{name}" = {db.param}' for name in names)
-    sql.run_many(f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {db.param}",
+    assignments = ", ".join(f'"{name}" = {sql.param()}' for name in names)
+    sql.run_many(f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {sql.param()}",
                  [(*fields, at, claim_id) for claim_id, fields in changed])
 
 
@@ -244,15 +277,23 @@ def _lock_targets(claim_ids, at):
     """These claims as Targets, locked in id order (on PostgreSQL) for the rest of the transaction."""
     targets = []
     for chunk in sql.chunks(sorted(claim_ids)):
-        query = (f"SELECT id, parties, updated_at, {sql.columns(Claim, *timeline.DERIVED_FIELDS)} "
-                 f"FROM {sql.table(Claim)} WHERE id IN ({sql.marks(len(chunk))}) ORDER BY id")
-        if is_postgresql():
-            query += " FOR UPDATE"
-        targets += [
-            Target(claim_id, orjson.loads(parties), Fields(*derived), updated_at == at)
-            for claim_id, parties, updated_at, *derived in sql.rows(query, chunk)
-        ]
+        targets += _targets(sql.rows(_target_query(len(chunk)), chunk), at)
     return targets
+
+
+def _target_query(count):
+    """The rows of `count` claims (by id, in id order) as Targets are made of, locked where rows are locked."""
+    query = (f"SELECT id, parties, updated_at, {sql.columns(Claim, *timeline.DERIVED_FIELDS)} "
+             f"FROM {sql.table(Claim)} WHERE id IN ({sql.marks(count)}) ORDER BY id")
+    return query + " FOR UPDATE" if is_postgresql() else query
+
+
+def _targets(rows, at):
+    """Targets of claim rows read by _target_query, for a write at `at` (microseconds)."""
+    return [
+        Target(claim_id, orjson.loads(parties), Fields(*derived), updated_at == at)
+        for claim_id, parties, updated_at, *derived in rows
+    ]
 
 
 def _stored_worlds(claim_ids):

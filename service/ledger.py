@@ -6,6 +6,7 @@ service.derived (refresh_claims, a batch at a time), in the same transaction.
 
 import contextlib
 from datetime import timedelta
+from typing import NamedTuple
 
 from peewee import IntegrityError
 
@@ -15,9 +16,11 @@ from .db import db, is_postgresql
 from .derived import (
     REDERIVE_BATCH,
     claim_terms,
+    lock_target,
     rederive_claims,
     refresh_claim,
     refresh_claims,
+    refresh_target,
 )
 from .errors import Conflict, Invalid, NotFound
 from .models import (
@@ -46,11 +49,17 @@ CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 
 @contextlib.contextmanager
 def claim_write():
-    """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due."""
-    with db.atomic():
+    """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due
+    (asked, by the outermost write, before the commit: timeline.checkpoint_due).
+
+    On the database itself, not through peewee's DatabaseProxy: a transaction held by the proxy
+    reaches each of the database's methods it calls (eight) through an AttributeError.
+    """
+    with db.obj.atomic():
         yield
-    if not db.in_transaction():
-        timeline.checkpoint_if_due()
+        due = db.obj.transaction_depth() == 1 and timeline.checkpoint_due()
+    if due:
+        timeline.checkpoint()
 
 
 def locking(query, mode=True):
@@ -246,7 +255,7 @@ def create_claim(data):
         )
         _record_claim_revision(claim, now)
         for attribution, document in zip(attributions, documents, strict=True):
-            _insert_attribution(claim, attribution, document, now)
+            _insert_attribution(claim.id, attribution, document, now)
         refresh_claim(claim, "created", claim.id, now, always=True)
     return claim
 
@@ -297,14 +306,17 @@ def _require_parties(parties):
 
 
 def add_attribution(claim_id, data):
-    """Attribute the claim to a source and re-derive it."""
+    """Attribute the claim to a source and re-derive it: the attribution, and the claim after the write
+    (service.derived.Refreshed)."""
     with claim_write():
         document = _lock_references(data)
-        claim = lock_claim(claim_id)
+        claim = lock_target(claim_id)
+        if claim is None:
+            raise NotFound(f"There is no claim {claim_id}.")
         now = timeline.write_moment()
-        attribution = _insert_attribution(claim, data, document, now)
-        refresh_claim(claim, "attribution", attribution.id, now)
-    return attribution, claim
+        attribution = _insert_attribution(claim_id, data, document, now)
+        derived = refresh_target(claim, "attribution", attribution.id, now)
+    return attribution, derived
 
 
 def retract_attribution(attribution_id, reason):
@@ -336,22 +348,34 @@ def _lock_references(data, prefix=""):
     return _usable_document(data["document_id"], data.get("quote"), prefix)
 
 
-def _insert_attribution(claim, data, document, now):
-    """Store an attribution, its references checked and locked by _lock_references, with its relays."""
+class Recorded(NamedTuple):
+    """An attribution just stored: its id, and its fields in their stored form in the order of
+    service.reads.ATTRIBUTION_FIELDS (what reads.attribution_view_of takes), so that no one reads it back."""
+
+    id: int
+    stored: tuple
+
+
+# The fields an attribution is stored with, in the order of service.reads.ATTRIBUTION_FIELDS after the id.
+INSERTED_FIELDS = ("claim", "source", "document", "stance", "basis", "confidence", "quote", "published_at",
+                   "recorded_at")
+
+
+def _insert_attribution(claim_id, data, document, now):
+    """Store an attribution, its references checked and locked by _lock_references, with its relays: Recorded."""
     published_at = data.get("published_at") or (document.published_at if document else None)
-    values = {
-        "claim": claim.id, "source": data["source"], "document": document.id if document else None,
-        "stance": data["stance"], "basis": data["basis"], "confidence": data["confidence"],
-        "quote": data.get("quote"), "published_at": published_at, "recorded_at": now,
-    }
+    values = (claim_id, data["source"], document.id if document else None, data["stance"], data["basis"],
+              data["confidence"], data.get("quote"), published_at, now)
+    fields = Attribution._meta.fields
+    stored = [fields[name].db_value(value) for name, value in zip(INSERTED_FIELDS, values, strict=True)]
     [(attribution_id,)] = sql.rows(
-        f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *values)}) "
-        f"VALUES ({sql.marks(len(values))}) RETURNING id",
-        [Attribution._meta.fields[name].db_value(value) for name, value in values.items()],
+        f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *INSERTED_FIELDS)}) "
+        f"VALUES ({sql.marks(len(stored))}) RETURNING id",
+        stored,
     )
-    sql.insert(Relay, ("attribution", "position", "source"),
-               [(attribution_id, i, s) for i, s in enumerate(data.get("via") or [])])
-    return Attribution(id=attribution_id, **values)
+    via = data.get("via") or []
+    sql.insert(Relay, ("attribution", "position", "source"), [(attribution_id, i, s) for i, s in enumerate(via)])
+    return Recorded(attribution_id, (attribution_id, *stored, None, None))
 
 
 def _usable_document(document_id, quote, prefix):

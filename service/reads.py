@@ -166,10 +166,9 @@ def attribution_view(attribution_id):
     return view
 
 
-def attribution_view_of(attribution, via):
-    """An attribution a write holds (an Attribution with its fields, and its `via` list) in the public shape,
-    exactly as attribution_view would read it back: its fields go through their stored form."""
-    stored = [field.db_value(attribution.__data__.get(field.name)) for field in ATTRIBUTION_FIELDS]
+def attribution_view_of(stored, via):
+    """An attribution a write holds (its ATTRIBUTION_FIELDS in their stored form, and its `via` list) in the public
+    shape, exactly as attribution_view would read it back."""
     [view] = _attribution_rows([(*stored, relay) for relay in via or [None]])
     return view
 

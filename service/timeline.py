@@ -120,8 +120,8 @@ def _record_tally(moves, at):
                 status, sources = side
                 for source in sources | {OVERALL}:
                     counts[source, status] += moved
-    rows = [{"at": at, "source": s, "status": st, "delta": n} for (s, st), n in counts.items() if n]
-    insert_rows(TallyDelta, rows)
+    sql.insert(TallyDelta, ("at", "source", "status", "delta"),
+               [(at, source, status, n) for (source, status), n in counts.items() if n])
 
 
 def _counted(shape):
@@ -175,12 +175,12 @@ def store_states(states, at, fresh=False):
         return
     if not fresh:
         for chunk in chunks([target.id for target, _, _ in states]):
-            sql.run(f"UPDATE {sql.table(ClaimState)} SET valid_to = {db.param} "
-                    f"WHERE claim_id IN ({sql.marks(len(chunk))}) AND valid_to = {db.param}", [at, *chunk, FOREVER])
+            sql.run(f"UPDATE {sql.table(ClaimState)} SET valid_to = {sql.param()} "
+                    f"WHERE claim_id IN ({sql.marks(len(chunk))}) AND valid_to = {sql.param()}", [at, *chunk, FOREVER])
         # A second change in one transaction replaces the first: no empty interval is kept.
         for chunk in chunks([target.id for target, _, _ in states if target.touched_now]):
             sql.run(f"DELETE FROM {sql.table(ClaimState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
-                    f"AND valid_from = {db.param} AND valid_to = {db.param}", [*chunk, at, at])
+                    f"AND valid_from = {sql.param()} AND valid_to = {sql.param()}", [*chunk, at, at])
     sql.insert(ClaimState, ("claim", "valid_from", "valid_to", *DERIVED_FIELDS),
                [(target.id, at, FOREVER, *new) for target, new, _ in states])
     _record_tally([
@@ -201,7 +201,7 @@ def store_worlds(worlds, stored=None, fresh=False):
     and ends the one before it, whatever the claim's history. Any other claim is replaced
     whole (`fresh` claims have nothing to delete).
     """
-    replaced, changes = [], _StepChanges([], [], [], [], [])
+    replaced, changes = [], _StepChanges([], [], [], [], [], [])
     for claim_id, steps in worlds.items():
         old = None if stored is None else stored.get(claim_id)
         if old is None:
@@ -219,17 +219,19 @@ def store_worlds(worlds, stored=None, fresh=False):
         starts = [start for start, _, _ in worlds[claim_id]]
         spans += [(claim_id, start, end, fields, sources)
                   for (start, fields, sources), end in zip(worlds[claim_id], starts[1:] + [FOREVER], strict=True)]
-    one_step = f"WHERE claim_id = {db.param} AND published_from = {db.param}"
+    one_step = f"WHERE claim_id = {sql.param()} AND published_from = {sql.param()}"
     for model in (WorldState, WorldSource):
         sql.run_many(f"DELETE FROM {sql.table(model)} {one_step}", changes.removed)
     sql.insert(WorldState, ("claim", "published_from", "published_to", *DERIVED_FIELDS),
                [(claim_id, start, end, *fields) for claim_id, start, end, fields, _ in spans])
-    assignments = ", ".join(f'"{name}" = {db.param}' for name in (*DERIVED_FIELDS, "published_to"))
+    assignments = ", ".join(f'"{name}" = {sql.param()}' for name in (*DERIVED_FIELDS, "published_to"))
     sql.run_many(f"UPDATE {sql.table(WorldState)} SET {assignments} {one_step}", changes.updates)
     sql.run_many(f"DELETE FROM {sql.table(WorldSource)} {one_step}",
                  [(claim_id, start) for claim_id, start, _, _, _ in changes.respanned])
+    sql.run_many(f"UPDATE {sql.table(WorldSource)} SET published_to = {sql.param()} {one_step}",
+                 [(end, claim_id, start) for claim_id, start, end, _, _ in changes.reended])
     spans = [(claim_id, start, end, fields.status, sources) for claim_id, start, end, fields, sources in spans]
-    world_tally.replace_spans(lost, [span[1:] for span in spans + changes.respanned])
+    world_tally.replace_spans(lost, [span[1:] for span in spans + changes.respanned + changes.reended])
     sql.insert(WorldSource, ("claim", "published_from", "published_to", "status", "source"), [
         (claim_id, start, end, status, source)
         for claim_id, start, end, status, sources in spans + changes.respanned for source in sorted(sources)
@@ -239,12 +241,15 @@ def store_worlds(worlds, stored=None, fresh=False):
 class _StepChanges(NamedTuple):
     """What store_worlds writes for claims compared step by step: steps added (claim id, start, end, Fields,
     sources), (claim id, start) of steps removed, updates (Fields..., end, claim id, start), spans whose
-    WorldSource rows are rewritten (claim id, start, end, status, sources), and the spans they replace."""
+    WorldSource rows are rewritten (claim id, start, end, status, sources), spans whose WorldSource rows keep
+    their status and sources and only end elsewhere (the same shape: one UPDATE instead of a DELETE and an
+    INSERT per source, as when an attribution published now ends the step before it), and the spans they replace."""
 
     added: list
     removed: list
     updates: list
     respanned: list
+    reended: list
     unspanned: list
 
 
@@ -262,9 +267,13 @@ def _compare_steps(claim_id, steps, old, changes):
             continue
         changes.updates.append((*new, end, claim_id, start))
         old_sources = origin_sources(orjson.loads(before.origins)) if new.origins != before.origins else sources
-        if end != old_end or new.status != before.status or sources != old_sources:
+        if new.status != before.status or sources != old_sources:
             changes.respanned.append((claim_id, start, end, new.status, sources))
-            changes.unspanned.append((start, old_end, before.status, old_sources))
+        elif end != old_end:
+            changes.reended.append((claim_id, start, end, new.status, sources))
+        else:
+            continue
+        changes.unspanned.append((start, old_end, before.status, old_sources))
     for start, (before, old_end) in before_of.items():  # steps that begin no more
         changes.removed.append((claim_id, start))
         changes.unspanned.append((start, old_end, before.status, origin_sources(orjson.loads(before.origins))))
@@ -297,7 +306,7 @@ def insert_rows(model, rows):
         return
     fields = [model._meta.fields[name] for name in rows[0]]
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
-    marks = ", ".join([db.param] * len(fields))
+    marks = ", ".join([sql.param()] * len(fields))
     statement = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
     run_many(statement, [[field.db_value(row[field.name]) for field in fields] for row in rows])
 
@@ -376,13 +385,25 @@ def checkpoint_if_due():
     writer holds the delta table in ROW EXCLUSIVE mode from before it reads its write
     time (write_moment), and this lock waits for them all.
     """
-    # Every write asks, so in one query written once: deltas since the last checkpoint (None: none at all).
+    return checkpoint() if checkpoint_due() else None
+
+
+def checkpoint_due():
+    """Whether CHECKPOINT_EVERY deltas have gathered since the last checkpoint.
+
+    Every write asks, so in one query written once; a write asks inside its own transaction,
+    where the question costs a fraction of what it does after the commit, in a read
+    snapshot of its own (a writer whose deltas it cannot see yet asks after them).
+    """
     [(gathered,)] = sql.rows(
         f"SELECT (SELECT MAX(id) FROM {sql.table(TallyDelta)}) - COALESCE("
         f"(SELECT through_id FROM {sql.table(TallyCheckpoint)} ORDER BY at DESC LIMIT 1), 0)"
     )
-    if gathered is None or gathered < CHECKPOINT_EVERY:
-        return None
+    return gathered is not None and gathered >= CHECKPOINT_EVERY
+
+
+def checkpoint():
+    """Sum the deltas into a new checkpoint, in a transaction of its own (see checkpoint_if_due)."""
     last = TallyCheckpoint.select().order_by(TallyCheckpoint.at.desc()).first()
     with db.atomic():
         if is_postgresql():

@@ -30,6 +30,7 @@ from collections import Counter
 
 import orjson
 
+from . import sql
 from .clock import BEGINNING, FOREVER, to_micros
 from .db import db, is_postgresql
 from .models import OVERALL, WorldSource, WorldState, WorldTally, WorldTallyDelta
@@ -104,9 +105,8 @@ def _old_rows(ids):
     table, claim = WorldState._meta.table_name, WorldState.claim.column_name
     for start in range(0, len(ids), READ_BATCH):
         chunk = ids[start:start + READ_BATCH]
-        marks = ", ".join([db.param] * len(chunk))
-        rows = db.execute_sql(f"SELECT published_from, published_to, status, origins FROM {table} "
-                              f"WHERE {claim} IN ({marks})", chunk)
+        rows = db.obj.execute_sql(f"SELECT published_from, published_to, status, origins FROM {table} "
+                                  f"WHERE {claim} IN ({sql.marks(len(chunk))})", chunk)
         yield from ((begin, end, status, orjson.loads(origins)) for begin, end, status, origins in rows)
 
 
@@ -124,15 +124,18 @@ def _append(rows):
     if not rows:
         return
     table = WorldTallyDelta._meta.table_name
-    marks = ", ".join([db.param] * 4)
-    db.cursor().executemany(f"INSERT INTO {table} (at, source, status, delta) VALUES ({marks})", rows)
-    fold_if_due()
+    sql.run_many(f"INSERT INTO {table} (at, source, status, delta) VALUES ({sql.marks(4)})", rows)
+    # On SQLite the row just inserted has the highest id, and ids start again at 1 once a fold empties the log:
+    # below FOLD_EVERY, fewer rows than that are there, and the count needs no query.
+    if is_postgresql() or db.obj.connection().last_insert_rowid() >= FOLD_EVERY:
+        fold_if_due()
 
 
 def fold_if_due():
     """Fold the log into the sums once FOLD_EVERY rows have gathered (ids may skip: a rough count is enough)."""
     table = WorldTallyDelta._meta.table_name
-    low, high = db.execute_sql(f"SELECT MIN(id), MAX(id) FROM {table}").fetchone()
+    # Two subqueries: SQLite finds a lone MIN or MAX at an end of the index, but scans the log for both at once.
+    low, high = db.execute_sql(f"SELECT (SELECT MIN(id) FROM {table}), (SELECT MAX(id) FROM {table})").fetchone()
     if high is None or high - low + 1 < FOLD_EVERY:
         return
     if is_postgresql() and not db.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (FOLD_LOCK,)).fetchone()[0]:
@@ -259,7 +262,7 @@ def totals_at(at):
     ranges = nodes_before(offset)
     in_range = f"(level = {db.param} AND node BETWEEN {db.param} AND {db.param})"
     node_match = " OR ".join([in_range] * len(ranges)) or "1 = 0"
-    sql = (
+    query = (
         f"SELECT source, status, SUM(n) FROM ("
         f"SELECT source, status, total AS n FROM {tally} WHERE {node_match} "
         f"UNION ALL SELECT source, status, total FROM {tally} "
@@ -269,4 +272,4 @@ def totals_at(at):
     )
     params = [value for node_range in ranges for value in node_range]
     params += [(offset >> BUCKET_BITS) << BUCKET_BITS, offset, at]
-    return Counter({(source, status): int(n) for source, status, n in db.execute_sql(sql, params) if n})
+    return Counter({(source, status): int(n) for source, status, n in db.execute_sql(query, params) if n})

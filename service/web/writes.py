@@ -66,7 +66,7 @@ def add_attribution(claim_id):
     except REFUSALS as error:
         outcome = refusal(error)
         return render_claim(claim_id, outcomes={"attribution": outcome}, status=outcome.status)
-    flash(f"Attribution recorded; the claim is now {claim.status}.")
+    flash(f"Attribution recorded; the claim is now {claim.fields['status']}.")
     return redirect(url_for("web.claim", claim_id=claim_id, _anchor=f"attribution-{attribution.id}"))
 
 
