@@ -69,7 +69,9 @@ LINES_KEPT = 4096
 def _line(view, names, lang, retracted, page):
     """A view's attribution line, remade only when this worker has not made it under the same names; checked
     against the names once per page."""
-    key = (view["status"], orjson.dumps(view["origins"]), lang, tuple(retracted))
+    origins = view["origins"]
+    key = (view["status"], origins.stored if isinstance(origins, reads.Origins) else orjson.dumps(origins), lang,
+           tuple(retracted))
     line = page.get(key)
     if line is None:
         line = page[key] = _kept_line(key, view, names, lang, retracted)
