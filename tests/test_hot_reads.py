@@ -1,8 +1,12 @@
 """The list's shortcuts (service.reads): origins kept by their stored text, answering as if parsed afresh."""
 
+import json
+
 import orjson
 
-from service import reads
+from service import reads, sql
+from service.models import Claim
+from tests.conftest import connected
 
 ORIGINS = ('[{"group":"nyt","sources":["nyt"],"relays":["el-heraldo"],"bases":["secondhand"],"stance":"supports",'
            '"credible":true,"interested":false,"confidence":0.6}]')
@@ -31,3 +35,22 @@ def test_claims_sharing_origins_get_lines_that_follow_each_change(ledger):
     assert listed[one["id"]]["attribution_line"] == "According to The New York Times; not independently confirmed."
     assert listed[two["id"]]["attribution_line"] == "Confirmed by two independent sources, The New York Times and Yonhap."
     assert listed[two["id"]]["origins"] == ledger.get(f"/v1/claims/{two['id']}")["origins"] != one["origins"]
+
+
+def test_a_page_passes_on_stored_json_in_the_bytes_a_fresh_encoding_gives(ledger, app):
+    """Subjects, parties and explanations go into a page as stored: written by the encoder of the first
+    releases (json.dumps) or by orjson, the page is what encoding them afresh gives."""
+    ledger.source("kcna", reliability="D", affiliation="dprk-state", name="KCNA", kind="state_media")
+    subjects = ['Kim "Jong" Un', "back\\slash", "tab\tand\nline", "Pyongyang – 평양", "line\u2028break", "🚂"]
+    claim = ledger.claim("Kim left.", parties=["dprk-state"], subjects=subjects, attributions=[
+        {"source": "kcna", "stance": "supports", "basis": "documentary", "confidence": 0.9}])
+    with connected(app):
+        for field in ("subjects", "parties", "explanation"):
+            first_releases = json.dumps(claim[field], ensure_ascii=False, separators=(",", ":"))
+            sql.run(f"UPDATE {sql.table(Claim)} SET {sql.columns(Claim, field)} = {sql.marks(1)} "
+                    f"WHERE {sql.columns(Claim, 'id')} = {sql.marks(1)}", [first_releases, claim["id"]])
+    body = ledger.client.get("/v1/claims").get_data()
+    assert body == orjson.dumps(orjson.loads(body))
+    [item] = orjson.loads(body)["items"]
+    assert item["subjects"] == subjects
+    assert item == {name: value for name, value in ledger.get(f"/v1/claims/{claim['id']}").items() if name in item}
