@@ -14,7 +14,6 @@ from peewee import JOIN, fn
 from . import sql
 from .clock import from_micros, to_micros
 from .models import Attribution, Claim, ClaimRevision, ClaimState, Relay, Source, SourceRevision, WorldState
-from .query_cache import Kept
 from .timeline import DERIVED_FIELDS
 
 ATTRIBUTION_FIELDS = (Attribution.id, Attribution.claim, Attribution.source, Attribution.document,
@@ -122,13 +121,19 @@ class Origins(list):
 
 
 # Origins by their stored JSON text: a page repeats few (claims share sources and stances), and parsing them was
-# a tenth of a list page.
-_ORIGINS = Kept(4096)
+# a tenth of a list page. All dropped when full.
+_ORIGINS = {}
+ORIGINS_KEPT = 4096
 
 
 def stored_origins(text):
     """The Origins of this stored JSON text, parsed when this worker has not kept them."""
-    return _ORIGINS.get(text, lambda: Origins(text))
+    origins = _ORIGINS.get(text)
+    if origins is None:
+        if len(_ORIGINS) >= ORIGINS_KEPT:
+            _ORIGINS.clear()
+        origins = _ORIGINS[text] = Origins(text)
+    return origins
 
 
 def _time(value):
@@ -153,23 +158,25 @@ def claim_views(ids, as_of=None, published_before=None, stored_json=False):
         rows = sql.compiled_rows(_claims_published_before, [at, at, *ids])
     else:
         rows = sql.compiled_rows(_claims, ids)
-    views = {}
+    views, kept = {}, _ORIGINS.get
     for (id_, text, subjects, parties, event_time, created_at, revised_at, derived_at, status, confidence,
          likelihood, explanation, origins) in rows:
+        created = from_micros(created_at)
+        # At a knowledge time: its latest revision or change of derivation then.
+        updated_at = max(revised_at, derived_at)
         views[id_] = {
             "id": id_,
             "text": text,
             "subjects": passed_on(subjects),
             "parties": passed_on(parties),
             "event_time": _time(event_time),
-            "created_at": _time(created_at),
-            # At a knowledge time: its latest revision or change of derivation then.
-            "updated_at": _time(max(revised_at, derived_at)),
+            "created_at": created,
+            "updated_at": created if updated_at == created_at else from_micros(updated_at),
             "status": status,
             "confidence": confidence,
             "likelihood": likelihood,
             "explanation": passed_on(explanation),
-            "origins": stored_origins(origins),
+            "origins": kept(origins) or stored_origins(origins),  # the lookup inline: the hot case
         }
     return [views[i] for i in ids if i in views]
 
