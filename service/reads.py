@@ -111,13 +111,16 @@ def _newest(_, __):
 
 class Origins(list):
     """A claim's origins as stored, parsed once per worker and shared by every view holding the same JSON text:
-    read them, never change them. `stored` keeps that text (attribution lines are kept by it)."""
+    read them, never change them. `stored` keeps that text (attribution lines are kept by it); `fragment`
+    passes it into a response as it is, when it is what encoding them gives (orjson wrote it; the first
+    releases' json.dumps wrote very small and very large numbers otherwise), else None."""
 
-    __slots__ = ("stored",)
+    __slots__ = ("stored", "fragment")
 
     def __init__(self, stored):
         super().__init__(orjson.loads(stored))
         self.stored = stored
+        self.fragment = orjson.Fragment(stored) if orjson.dumps(self) == stored.encode() else None
 
 
 # Origins by their stored JSON text: a page repeats few (claims share sources and stances), and parsing them was

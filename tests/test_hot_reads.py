@@ -1,10 +1,11 @@
-"""The list's shortcuts (service.reads): origins kept by their stored text, answering as if parsed afresh."""
+"""The list's shortcuts (service.reads): stored JSON kept or passed on, answering as if parsed and encoded afresh."""
 
 import json
 
 import orjson
 
 from service import reads, sql
+from service.api.base import json_response
 from service.models import Claim
 from tests.conftest import connected
 
@@ -19,6 +20,15 @@ def test_origins_are_parsed_once_per_text_and_keep_it():
     assert orjson.dumps({"origins": origins}) == b'{"origins":' + ORIGINS.encode() + b"}"
     other = ORIGINS.replace("0.6", "0.5")
     assert reads.stored_origins(other) is not origins and reads.stored_origins(other)[0]["confidence"] == 0.5
+
+
+def test_origins_go_into_a_response_as_stored_only_when_that_is_their_encoding(app):
+    first_releases = ORIGINS.replace("0.6", "6e-05")  # json.dumps; orjson writes 0.00006
+    with app.test_request_context():
+        for text in (ORIGINS, first_releases):
+            body = json_response({"origins": reads.stored_origins(text)}).get_data()
+            assert body == orjson.dumps({"origins": orjson.loads(text)})
+    assert reads.stored_origins(ORIGINS).fragment is not None and reads.stored_origins(first_releases).fragment is None
 
 
 def test_claims_sharing_origins_get_lines_that_follow_each_change(ledger):
