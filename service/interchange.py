@@ -28,7 +28,7 @@ def with_attribution_lines(views, lang="en", as_of=None, published_before=None, 
     views = list(views)
     _repair_legacy_origins(views)
     retracted = _retracted_origins([v["id"] for v in views if not v["origins"]], as_of, published_before)
-    ids = {s for v in views for o in v["origins"] for s in (*o["sources"], *o["relays"])}
+    ids = {s for origins in _distinct_origins(views) for o in origins for s in (*o["sources"], *o["relays"])}
     ids |= {s for origins in retracted.values() for o in origins for s in (*o.sources, *o.relays)}
     names = source_names
     if names is None or as_of is not None or not ids <= names.keys():
@@ -75,7 +75,9 @@ LINES_KEPT = 4096
 def _line(view, names, lang, retracted, page):
     """A view's attribution line, remade only when this worker has not made it under the same names; checked
     against the names once per page."""
-    key = (view["status"], orjson.dumps(view["origins"]), lang, tuple(retracted))
+    origins = view["origins"]
+    key = (view["status"], origins.stored if isinstance(origins, reads.Origins) else orjson.dumps(origins), lang,
+           tuple(retracted))
     line = page.get(key)
     if line is None:
         line = page[key] = _kept_line(key, view, names, lang, retracted)
@@ -101,11 +103,17 @@ def with_attribution_line(view, lang="en", as_of=None, published_before=None, so
     return view
 
 
+def _distinct_origins(views):
+    """The origins lists these views hold, each once: views of claims with the same stored origins share one
+    (service.reads keeps them by their text), so a page looks at a few instead of one per claim."""
+    return {id(view["origins"]): view["origins"] for view in views}.values()
+
+
 def _repair_legacy_origins(views):
     """Origins stored before they carried relays and bases are re-derived (now) for the line."""
-    legacy = {v["id"]: v for v in views if any("bases" not in o for o in v["origins"])}
-    if not legacy:
+    if all("bases" in o for origins in _distinct_origins(views) for o in origins):
         return
+    legacy = {v["id"]: v for v in views if any("bases" not in o for o in v["origins"])}
     claims = list(Claim.select().where(Claim.id.in_(list(legacy))).order_by(Claim.id))
     for shot, _, derivation in derive_many(claims):
         legacy[shot.id]["origins"] = [o.as_dict() for o in derivation.origins]

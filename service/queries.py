@@ -105,12 +105,13 @@ def get_claim(claim_id, as_of=None, published_before=None):
     return views[0]
 
 
-def claim_views(ids, moment):
+def claim_views(ids, moment, stored_json=False):
     """Claims in their public shape at a moment, in the order of `ids`; those that did not exist then left out.
 
-    From stored rows (service.reads) but at both times at once, where they are re-derived."""
+    From stored rows (service.reads, which explains `stored_json`) but at both times at once, where they are
+    re-derived."""
     if moment.has_stored_state:
-        return reads.claim_views(ids, moment.as_of, moment.published_before)
+        return reads.claim_views(ids, moment.as_of, moment.published_before, stored_json)
     claims = {c.id: c for c in claims_created_by(moment.as_of).where(Claim.id.in_(ids))}
     claims = [claims[i] for i in ids if i in claims]
     states = state_rows(claims, Moment(moment.as_of))
@@ -135,8 +136,9 @@ def fresh_derivation(derivation):
     return public_shape(derivation)
 
 
-def list_claims(args):
-    """A page of claims, newest first, filtered as the API describes; partial when the scan budget runs out."""
+def list_claims(args, stored_json=False):
+    """A page of claims, newest first, filtered as the API describes; partial when the scan budget runs out.
+    `stored_json`: for a page that goes straight into a response (see service.reads.claim_views)."""
     claim_filter = ClaimFilter.from_args(args)
     moment = Moment(args.get("as_of"), args.get("published_before"))
     limit = args["limit"]
@@ -145,7 +147,7 @@ def list_claims(args):
         [before_id] = decode_cursor(args["cursor"], "claims", args, (int,))
         high = min(high, before_id - 1)
     ids, unexamined = _scan(claim_filter, moment, high, limit + 1)
-    items = claim_views(ids[:limit], moment)
+    items = claim_views(ids[:limit], moment, stored_json)
     if len(ids) > limit:
         next_cursor = encode_cursor("claims", args, ids[limit - 1])
     else:

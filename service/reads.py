@@ -109,13 +109,48 @@ def _newest(_, __):
 # --- reads ---------------------------------------------------------------------------
 
 
+class Origins(list):
+    """A claim's origins as stored, parsed once per worker and shared by every view holding the same JSON text:
+    read them, never change them. `stored` keeps that text (attribution lines are kept by it); `fragment`
+    passes it into a response as it is, when it is what encoding them gives (orjson wrote it; the first
+    releases' json.dumps wrote very small and very large numbers otherwise), else None."""
+
+    __slots__ = ("stored", "fragment")
+
+    def __init__(self, stored):
+        super().__init__(orjson.loads(stored))
+        self.stored = stored
+        self.fragment = orjson.Fragment(stored) if orjson.dumps(self) == stored.encode() else None
+
+
+# Origins by their stored JSON text: a page repeats few (claims share sources and stances), and parsing them was
+# a tenth of a list page. All dropped when full.
+_ORIGINS = {}
+ORIGINS_KEPT = 4096
+
+
+def stored_origins(text):
+    """The Origins of this stored JSON text, parsed when this worker has not kept them."""
+    origins = _ORIGINS.get(text)
+    if origins is None:
+        if len(_ORIGINS) >= ORIGINS_KEPT:
+            _ORIGINS.clear()
+        origins = _ORIGINS[text] = Origins(text)
+    return origins
+
+
 def _time(value):
     return from_micros(value) if value is not None else None
 
 
-def claim_views(ids, as_of=None, published_before=None):
+def claim_views(ids, as_of=None, published_before=None, stored_json=False):
     """Claims in the public shape (without attributions) now, at a knowledge time or at a world time (not both),
-    in the order of `ids`; claims that did not exist then are left out."""
+    in the order of `ids`; claims that did not exist then are left out.
+
+    With `stored_json`, the JSON fields a response only passes on (subjects, parties, explanation: lists of
+    strings, which every encoder this ledger has used writes alike) stay in their stored text, as
+    orjson.Fragment: for a response that orjson encodes and nothing else reads."""
+    passed_on = orjson.Fragment if stored_json else orjson.loads
     if not ids:
         return []
     if as_of is not None:
@@ -126,23 +161,25 @@ def claim_views(ids, as_of=None, published_before=None):
         rows = sql.compiled_rows(_claims_published_before, [at, at, *ids])
     else:
         rows = sql.compiled_rows(_claims, ids)
-    views = {}
+    views, kept = {}, _ORIGINS.get
     for (id_, text, subjects, parties, event_time, created_at, revised_at, derived_at, status, confidence,
          likelihood, explanation, origins) in rows:
+        created = from_micros(created_at)
+        # At a knowledge time: its latest revision or change of derivation then.
+        updated_at = max(revised_at, derived_at)
         views[id_] = {
             "id": id_,
             "text": text,
-            "subjects": orjson.loads(subjects),
-            "parties": orjson.loads(parties),
+            "subjects": passed_on(subjects),
+            "parties": passed_on(parties),
             "event_time": _time(event_time),
-            "created_at": _time(created_at),
-            # At a knowledge time: its latest revision or change of derivation then.
-            "updated_at": _time(max(revised_at, derived_at)),
+            "created_at": created,
+            "updated_at": created if updated_at == created_at else from_micros(updated_at),
             "status": status,
             "confidence": confidence,
             "likelihood": likelihood,
-            "explanation": orjson.loads(explanation),
-            "origins": orjson.loads(origins),
+            "explanation": passed_on(explanation),
+            "origins": kept(origins) or stored_origins(origins),  # the lookup inline: the hot case
         }
     return [views[i] for i in ids if i in views]
 

@@ -42,7 +42,7 @@ class Claims(MethodView):
         """
         if wants(CSV):
             return csv_response(args)
-        page = queries.list_claims(args)
+        page = queries.list_claims(args, stored_json=True)
         with_attribution_lines(page["items"], args["lang"], args.get("as_of"), args.get("published_before"))
         return json_response(page)
 
