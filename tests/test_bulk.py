@@ -1,11 +1,14 @@
 """Bulk import and export (spec §10): same results as POST, round trips, batches, interruption, HTTP."""
 
+import dataclasses
 import io
 import json
 import os
 import signal
 import subprocess
 import time
+import types
+from datetime import datetime, timezone
 
 import pytest
 from conftest import build_app, connected
@@ -15,6 +18,7 @@ from service import bulk, creation, export
 from service.clock import to_micros
 from service.db import is_postgresql
 from service.models import Attribution, Claim, ClaimRevision, ClaimState, HistoryEntry, ImportReport
+from service.rules import Statement
 
 SOURCES = [
     {"type": "source", "id": "nyt", "name": "The New York Times", "kind": "news_outlet", "reliability": "B"},
@@ -357,3 +361,24 @@ def test_rows_copied_from_new_claims_equal_the_rows_built_one_by_one(fresh_datab
     assert [len(expected[name]) for name in ("ClaimRevision", "ClaimState", "HistoryEntry")] == [30, 30, 30]
     assert all(at_creation for table in expected.values() for *_, at_creation in table)
     assert rows(copied) == expected
+
+
+def test_a_statement_made_for_a_new_claim_is_the_rules_statement():
+    """creation._statement fills a Statement's fields directly (quicker than its frozen __init__): the same object."""
+    now, published = datetime(2026, 5, 2, tzinfo=timezone.utc), datetime(2026, 5, 1, tzinfo=timezone.utc)
+    document = types.SimpleNamespace(published_at=published)
+    cases = [
+        ({"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": 0.6, "via": ["el-heraldo"]},
+         document, dict(via=("el-heraldo",), published_at=published)),
+        ({"source": "kcna", "stance": "denies", "basis": "official", "confidence": 1.0, "via": [],
+          "published_at": now, "retracted_at": now}, None, dict(published_at=now, retracted_at=now)),
+    ]
+    assert not hasattr(Statement, "__post_init__")
+    for data, cited, expected in cases:
+        made = creation._statement(9, data, cited, now)
+        rules = Statement(id=9, source=data["source"], stance=data["stance"], basis=data["basis"],
+                          confidence=data["confidence"], recorded_at=now, **expected)
+        assert made == rules and hash(made) == hash(rules) and repr(made) == repr(rules)
+        assert list(vars(made)) == [field.name for field in dataclasses.fields(Statement)]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.stance = "supports"
