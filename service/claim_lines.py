@@ -59,11 +59,14 @@ def read_claim_line(obj):
 
 def _claim(obj):
     _require(CLAIM_KEYS.issuperset(obj))
+    get = obj.get
+    subjects, parties = get("subjects", []), get("parties", [])
+    _require(type(subjects) is list and len(subjects) <= 50 and type(parties) is list and len(parties) <= 50)
     data = {
-        "text": _text(obj.get("text"), 1, 2000),
-        "subjects": [_text(s, 1, 200) for s in _list(obj, "subjects", 50)],
-        "parties": _distinct([_slug(p) for p in _list(obj, "parties", 50)]),
-        "event_time": _time(EVENT_TIME, obj.get("event_time")),
+        "text": _text(get("text"), 1, 2000),
+        "subjects": [_text(s, 1, 200) for s in subjects],
+        "parties": _slugs(parties),
+        "event_time": _time(EVENT_TIME, get("event_time")),
     }
     if "attributions" not in obj:
         data["attributions"] = []
@@ -74,31 +77,34 @@ def _claim(obj):
 
 
 def _attribution(obj):
+    # One condition for the common checks: each call of a helper cost more than the test it made.
     _require(isinstance(obj, dict) and ATTRIBUTION_LINE_KEYS.issuperset(obj))
-    confidence = obj.get("confidence")
-    _require(type(confidence) in (int, float) and 0 <= confidence <= 1)
-    document_id = obj.get("document_id")
-    _require(document_id is None or (type(document_id) is int and 1 <= document_id <= MAX_ID))
-    stance, basis = obj.get("stance"), obj.get("basis")
-    _require(isinstance(stance, str) and stance in STANCES and isinstance(basis, str) and basis in BASES)
+    get = obj.get
+    confidence, document_id = get("confidence"), get("document_id")
+    stance, basis, source, via = get("stance"), get("basis"), get("source"), get("via", [])
+    retracted = get("retracted", False)
+    _require(type(confidence) in (int, float) and 0 <= confidence <= 1
+             and (document_id is None or (type(document_id) is int and 1 <= document_id <= MAX_ID))
+             and isinstance(stance, str) and stance in STANCES and isinstance(basis, str) and basis in BASES
+             and isinstance(source, str) and _is_slug(source) and type(via) is list and len(via) <= 20
+             and (retracted is True or retracted is False))
+    quote, reason, key = get("quote"), get("retraction_reason"), get("document_key")
     attribution = {
-        "source": _slug(obj.get("source")),
-        "via": _distinct([_slug(s) for s in _list(obj, "via", 20)]),
+        "source": source,
+        "via": _slugs(via),
         "document_id": document_id,
         "stance": stance,
         "basis": basis,
         "confidence": float(confidence),
-        "quote": _optional_text(obj.get("quote"), None, 2000),
-        "published_at": _time(PUBLISHED_AT, obj.get("published_at")),
+        "quote": None if quote is None else _text(quote, None, 2000),
+        "published_at": _time(PUBLISHED_AT, get("published_at")),
     }
-    retracted = obj.get("retracted", False)
-    _require(retracted is True or retracted is False)
     extras = {
         "retracted": retracted,
-        "retraction_reason": _optional_text(obj.get("retraction_reason"), 1, 2000),
-        "document_key": _optional_text(obj.get("document_key"), 1, 200),
+        "retraction_reason": None if reason is None else _text(reason, 1, 2000),
+        "document_key": None if key is None else _text(key, 1, 200),
     }
-    _require(retracted == (extras["retraction_reason"] is not None))
+    _require(retracted == (reason is not None))
     return attribution, extras
 
 
@@ -119,13 +125,10 @@ def _text(value, shortest, longest):
     return value
 
 
-def _optional_text(value, shortest, longest):
-    return None if value is None else _text(value, shortest, longest)
-
-
-def _slug(value):
-    _require(isinstance(value, str) and _is_slug(value))
-    return value
+def _slugs(items):
+    """A new list of distinct slugs, or NotPlain."""
+    _require(all([isinstance(item, str) and _is_slug(item) for item in items]) and len(set(items)) == len(items))
+    return list(items)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -136,11 +139,6 @@ def _is_slug(value):
     except NotPlain:
         return False
     return SLUG.fullmatch(value) is not None
-
-
-def _distinct(items):
-    _require(len(set(items)) == len(items))
-    return items
 
 
 def _time(field, value):

@@ -217,9 +217,17 @@ def derive_created(targets, statements, sources, now):
     return _derive(targets, statements, sources, "created", None, now, fresh=True)
 
 
-def store_created(changes, now):
-    """Store the states, world-time timelines and first history entries of claims created with derive_created."""
-    _store(changes, now, fresh=True, stored_worlds=None, claims=False)
+def store_created(changes, now, rows_copied=False):
+    """Store the states, world-time timelines and first history entries of claims created with derive_created.
+
+    `rows_copied`: the caller wrote the states' and history entries' rows itself (service.creation copies them
+    from the claims' rows); only the counts and the world-time timelines are stored here.
+    """
+    if not rows_copied:
+        _store(changes, now, fresh=True, stored_worlds=None, claims=False)
+        return
+    timeline.tally_states(changes.states, to_micros(now), fresh=True)
+    timeline.store_worlds(changes.worlds, None, fresh=True)
 
 
 def _refresh(targets, cause_kind, cause_id, now, fresh, stored_worlds):

@@ -183,6 +183,12 @@ def store_states(states, at, fresh=False):
                     f"AND valid_from = {sql.param()} AND valid_to = {sql.param()}", [*chunk, at, at])
     sql.insert(ClaimState, ("claim", "valid_from", "valid_to", *DERIVED_FIELDS),
                [(target.id, at, FOREVER, *new) for target, new, _ in states])
+    tally_states(states, at, fresh)
+
+
+def tally_states(states, at, fresh=False):
+    """The deltas of the counts by status that store_states records for these states (alone when their rows are
+    written otherwise: service.creation copies new claims' states from their rows)."""
     _record_tally([
         (None if fresh else (target.stored.status, origin_sources(orjson.loads(target.stored.origins))),
          (new.status, sources))

@@ -1,19 +1,24 @@
 """Bulk import and export (spec §10): same results as POST, round trips, batches, interruption, HTTP."""
 
+import dataclasses
 import io
 import json
 import os
 import signal
 import subprocess
 import time
+import types
+from datetime import datetime, timezone
 
 import pytest
 from conftest import build_app, connected
 from servers import BIN
 
-from service import bulk, export
+from service import bulk, creation, export
+from service.clock import to_micros
 from service.db import is_postgresql
-from service.models import Attribution, Claim, HistoryEntry, ImportReport
+from service.models import Attribution, Claim, ClaimRevision, ClaimState, HistoryEntry, ImportReport
+from service.rules import Statement
 
 SOURCES = [
     {"type": "source", "id": "nyt", "name": "The New York Times", "kind": "news_outlet", "reliability": "B"},
@@ -329,3 +334,53 @@ def test_the_commands_import_and_export_through_files_and_pipes(database_url, tm
     exported = runner.invoke(main, ["export", "-"])
     assert exported.exit_code == 0 and exported.stdout.count('"type":"claim"') == 5
     assert runner.invoke(main, ["export", "--as-of", "yesterday", "-"]).exit_code == 2
+
+
+def test_rows_copied_from_new_claims_equal_the_rows_built_one_by_one(fresh_database, monkeypatch):
+    """Claims whose ids run unbroken get their first revisions, states and history entries copied by SQL from
+    their rows; the same import with ids that do not (a concurrent writer on PostgreSQL) builds each in Python."""
+    def rows(app):
+        with connected(app):
+            claims = {c.id: to_micros(c.created_at) for c in Claim.select(Claim.id, Claim.created_at)}
+            found = {}
+            for model, moment in ((ClaimRevision, "valid_from"), (ClaimState, "valid_from"), (HistoryEntry, "at")):
+                found[model.__name__] = [
+                    ({k: v for k, v in row.items() if k not in ("valid_to", moment)}, micros(row[moment]) == claims[row["claim"]])
+                    for row in model.select().order_by(model.id).dicts()
+                ]
+        return found
+
+    def micros(moment):
+        return moment if isinstance(moment, int) else to_micros(moment)
+
+    data = ndjson(content(30))
+    copied = build_app(fresh_database())
+    assert import_bytes(copied, data, batch_size=8)["errors"] == []
+    monkeypatch.setattr(creation, "_in_one_run", lambda claim_ids: False)
+    built = build_app(fresh_database())
+    assert import_bytes(built, data, batch_size=8)["errors"] == []
+    expected = rows(built)
+    assert [len(expected[name]) for name in ("ClaimRevision", "ClaimState", "HistoryEntry")] == [30, 30, 30]
+    assert all(at_creation for table in expected.values() for *_, at_creation in table)
+    assert rows(copied) == expected
+
+
+def test_a_statement_made_for_a_new_claim_is_the_rules_statement():
+    """creation._statement fills a Statement's fields directly (quicker than its frozen __init__): the same object."""
+    now, published = datetime(2026, 5, 2, tzinfo=timezone.utc), datetime(2026, 5, 1, tzinfo=timezone.utc)
+    document = types.SimpleNamespace(published_at=published)
+    cases = [
+        ({"source": "nyt", "stance": "supports", "basis": "secondhand", "confidence": 0.6, "via": ["el-heraldo"]},
+         document, dict(via=("el-heraldo",), published_at=published)),
+        ({"source": "kcna", "stance": "denies", "basis": "official", "confidence": 1.0, "via": [],
+          "published_at": now, "retracted_at": now}, None, dict(published_at=now, retracted_at=now)),
+    ]
+    assert not hasattr(Statement, "__post_init__")
+    for data, cited, expected in cases:
+        made = creation._statement(9, data, cited, now)
+        rules = Statement(id=9, source=data["source"], stance=data["stance"], basis=data["basis"],
+                          confidence=data["confidence"], recorded_at=now, **expected)
+        assert made == rules and hash(made) == hash(rules) and repr(made) == repr(rules)
+        assert list(vars(made)) == [field.name for field in dataclasses.fields(Statement)]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.stance = "supports"
