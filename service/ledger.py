@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from peewee import IntegrityError
 
-from . import sql, timeline
+from . import sql, tally, timeline
 from .clock import utcnow
 from .db import db, is_postgresql
 from .derived import (
@@ -50,16 +50,16 @@ CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 @contextlib.contextmanager
 def claim_write():
     """One transaction of a write that re-derives claims; after it commits, a counts checkpoint if one is due
-    (asked, by the outermost write, before the commit: timeline.checkpoint_due).
+    (asked, by the outermost write, before the commit: tally.checkpoint_due).
 
     On the database itself, not through peewee's DatabaseProxy: a transaction held by the proxy
     reaches each of the database's methods it calls (eight) through an AttributeError.
     """
     with db.obj.atomic():
         yield
-        due = db.obj.transaction_depth() == 1 and timeline.checkpoint_due()
+        due = db.obj.transaction_depth() == 1 and tally.checkpoint_due()
     if due:
-        timeline.checkpoint()
+        tally.checkpoint()
 
 
 def locking(query, mode=True):

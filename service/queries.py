@@ -20,7 +20,8 @@ from .filters import ClaimFilter, Moment, StateAt
 from .identifiers import SLUG
 from .models import Attribution, Claim, Document, HistoryEntry, Job, Source, SourceRevision
 from .rules import STATUSES
-from .timeline import counts_at, public_shape, world_counts_at
+from .tally import counts_at, world_counts_at
+from .timeline import public_shape
 
 
 def encode_cursor(kind, args, *position):

@@ -27,7 +27,8 @@ from .models import (
     WorldState,
 )
 from .rules import world_timeline
-from .timeline import FOREVER, checkpoint_if_due, insert_rows, public_shape, record_states, record_worlds
+from .tally import checkpoint_if_due
+from .timeline import FOREVER, insert_rows, public_shape, record_states, record_worlds
 
 
 def rebuild_all(progress=lambda done: None):

@@ -8,8 +8,7 @@ read rows instead of re-deriving the ledger:
   now (`published_before`); rewritten whenever a write touches the claim, which also logs
   how the rewrite moves the counts at a world time (service.world_tally).
 - TallyDelta: how each write changed the counts by status, overall (source "") and per
-  origin source; TallyCheckpoint/TallyCount hold the sums up to a moment, so a summary
-  at any time reads one checkpoint and the few deltas after it.
+  origin source; service.tally sums them into checkpoints and reads counts at any time.
 - TermSpan: subjects, parties and words of the text, each over the time it held.
 Times here are integer microseconds (service.clock.to_micros).
 """
@@ -18,7 +17,6 @@ from collections import Counter
 from typing import NamedTuple
 
 import orjson
-from peewee import fn
 
 from . import sql, world_tally
 from .clock import BEGINNING, FOREVER, to_micros
@@ -26,21 +24,12 @@ from .db import db, is_postgresql, write_time
 from .models import (
     OVERALL,
     ClaimState,
-    TallyCheckpoint,
-    TallyCount,
     TallyDelta,
     TermSpan,
     WorldSource,
     WorldState,
 )
-from .rules import STATUSES
 from .sql import chunks, run_many
-
-# Deltas written since the last checkpoint before the next one is taken. Every count now sums the deltas
-# since the last checkpoint (about half this many on average), so this bounds a summary's, and the web
-# board's, cost under writes: at 2,000 the sum was most of a board's fixed cost after a burst of writes.
-# A checkpoint writes one row per (source, status) counted, and on PostgreSQL holds writers back while it does.
-CHECKPOINT_EVERY = 500
 
 
 def micros(moment, default):
@@ -315,130 +304,3 @@ def insert_rows(model, rows):
     marks = ", ".join([sql.param()] * len(fields))
     statement = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
     run_many(statement, [[field.db_value(row[field.name]) for field in fields] for row in rows])
-
-
-# --- counts by status ---------------------------------------------------------------
-
-
-def counts_at(as_of=None):
-    """Claims by status, overall and per origin source, at a knowledge time (None: now).
-
-    One checkpoint plus the deltas after it, so the cost does not grow with the ledger.
-    """
-    at = micros(as_of, FOREVER)
-    totals = Counter()
-    since = BEGINNING
-    for checkpoint_id, checkpoint_at in sql.compiled_rows(_latest_checkpoint, [at, 1]):
-        totals.update({(source, status): total
-                       for source, status, total in sql.compiled_rows(_checkpoint_counts, [checkpoint_id])})
-        since = checkpoint_at
-    for source, status, delta in sql.compiled_rows(_deltas_between, [since, at]):
-        totals[source, status] += int(delta)
-    return split_counts(totals)
-
-
-def _latest_checkpoint(_, params):
-    at, one = params
-    return (
-        TallyCheckpoint.select(TallyCheckpoint.id, TallyCheckpoint.at)
-        .where(TallyCheckpoint.at <= at)
-        .order_by(TallyCheckpoint.at.desc())
-        .limit(one)
-    )
-
-
-def _checkpoint_counts(_, params):
-    [checkpoint_id] = params
-    return (
-        TallyCount.select(TallyCount.source, TallyCount.status, TallyCount.total)
-        .where(TallyCount.checkpoint == checkpoint_id)
-    )
-
-
-def _deltas_between(_, params):
-    since, at = params
-    return (
-        TallyDelta.select(TallyDelta.source, TallyDelta.status, fn.SUM(TallyDelta.delta))
-        .where(TallyDelta.at > since, TallyDelta.at <= at)
-        .group_by(TallyDelta.source, TallyDelta.status)
-    )
-
-
-def world_counts_at(published_before):
-    """Claims by status, overall and per origin source, at a world time, as known now (service.world_tally)."""
-    return split_counts(world_tally.totals_at(to_micros(published_before)))
-
-
-def split_counts(totals):
-    """(overall counts by status, {source: counts by status}) with every status present."""
-    overall = dict.fromkeys(STATUSES, 0)
-    per_source = {}
-    for (source, status), n in totals.items():
-        if not n:
-            continue
-        if source == OVERALL:
-            overall[status] = n
-        else:
-            per_source.setdefault(source, dict.fromkeys(STATUSES, 0))[status] = n
-    return overall, per_source
-
-
-def checkpoint_if_due():
-    """Sum the deltas into a new checkpoint once enough have gathered since the last one.
-
-    Runs in a transaction of its own, after a write commits. It must see every delta up
-    to its own time: on SQLite one writer at a time guarantees that; on PostgreSQL each
-    writer holds the delta table in ROW EXCLUSIVE mode from before it reads its write
-    time (write_moment), and this lock waits for them all.
-    """
-    return checkpoint() if checkpoint_due() else None
-
-
-def checkpoint_due():
-    """Whether CHECKPOINT_EVERY deltas have gathered since the last checkpoint.
-
-    Every write asks, so in one query written once; a write asks inside its own transaction,
-    where the question costs a fraction of what it does after the commit, in a read
-    snapshot of its own (a writer whose deltas it cannot see yet asks after them).
-    """
-    [(gathered,)] = sql.rows(
-        f"SELECT (SELECT MAX(id) FROM {sql.table(TallyDelta)}) - COALESCE("
-        f"(SELECT through_id FROM {sql.table(TallyCheckpoint)} ORDER BY at DESC LIMIT 1), 0)"
-    )
-    return gathered is not None and gathered >= CHECKPOINT_EVERY
-
-
-def checkpoint():
-    """Sum the deltas into a new checkpoint, in a transaction of its own (see checkpoint_if_due)."""
-    last = TallyCheckpoint.select().order_by(TallyCheckpoint.at.desc()).first()
-    with db.atomic():
-        if is_postgresql():
-            db.execute_sql("SET LOCAL lock_timeout = '2s'")
-            db.execute_sql(f"LOCK TABLE {TallyDelta._meta.table_name} IN SHARE ROW EXCLUSIVE MODE")
-        return _checkpoint(last, to_micros(write_time()))
-
-
-def _checkpoint(last, at):
-    totals = Counter()
-    since = BEGINNING
-    if last is not None:
-        since = last.at
-        rows = TallyCount.select(TallyCount.source, TallyCount.status, TallyCount.total).where(
-            TallyCount.checkpoint == last.id
-        )
-        totals.update({(source, status): total for source, status, total in rows.tuples()})
-    deltas = (
-        TallyDelta.select(TallyDelta.source, TallyDelta.status, fn.SUM(TallyDelta.delta), fn.MAX(TallyDelta.id))
-        .where(TallyDelta.at > since, TallyDelta.at <= at)
-        .group_by(TallyDelta.source, TallyDelta.status)
-        .tuples()
-    )
-    through = last.through_id if last is not None else 0
-    for source, status, delta, newest in deltas:
-        totals[source, status] += int(delta)
-        through = max(through, newest)
-    checkpoint = TallyCheckpoint.create(at=at, through_id=through)
-    rows = [{"checkpoint": checkpoint.id, "source": s, "status": st, "total": n}
-            for (s, st), n in totals.items() if n]
-    insert_rows(TallyCount, rows)
-    return checkpoint

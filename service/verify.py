@@ -15,16 +15,14 @@ from .derived import REDERIVE_BATCH, claim_terms
 from .facts import derive_many, inputs_many
 from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WorldSource, WorldState
 from .rules import derive_status, world_timeline
+from .tally import counts_at, split_counts, world_counts_at
 from .timeline import (
     BEGINNING,
     FOREVER,
     OVERALL,
-    counts_at,
     origin_sources,
     public_shape,
-    split_counts,
     stored_shape,
-    world_counts_at,
 )
 
 

@@ -33,7 +33,7 @@ from service.models import (
 )
 from service.search import words_of
 from service.seeding import load_seeds
-from service.timeline import counts_at, world_counts_at
+from service.tally import counts_at, world_counts_at
 from service.verify import verify_ledger
 from tests.conftest import build_app, connected
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service import ledger, timeline, world_tally
+from service import ledger, tally, world_tally
 from service.clock import BEGINNING, from_micros, to_micros
 from service.db import db
 from service.migrations import NAMES, migrate, runner
@@ -105,7 +105,7 @@ def test_counts_at_world_times_equal_rederivation(app, database, fold_every):
 def test_counts_now_and_as_of_hold_across_checkpoints(app, database, monkeypatch):
     """Knowledge-time counts are a checkpoint plus the deltas after it: with a checkpoint every few deltas,
     the summary still equals a recount and the ledger verifies."""
-    monkeypatch.setattr(timeline, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(tally, "CHECKPOINT_EVERY", 3)
     client = app.test_client()
     write_story(client)
     assert TallyCheckpoint.select().count() >= 3
