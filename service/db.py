@@ -91,6 +91,7 @@ class LedgerSQLite(APSWDatabase):
         return self.pragma("wal_autocheckpoint")
 
     def set_checkpoint_pages(self, pages):
+        """Let the connection gather `pages` WAL pages before it checkpoints after a commit (0: never)."""
         if self.durable:
             self.after_commits[self.connection()].pages = pages
         else:
