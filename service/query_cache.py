@@ -19,6 +19,8 @@ class Kept:
     def __init__(self, size=256):
         self.size = size
         self._kept = {}
+        # The value kept for a key, or None, making nothing: for a hot loop that only asks (the one dict lookup).
+        self.lookup = self._kept.get
 
     def get(self, key, make, keep=lambda value: True):
         """The value kept for `key`, or make()'s, kept when keep(value) says so."""

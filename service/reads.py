@@ -14,6 +14,7 @@ from peewee import JOIN, fn
 from . import sql
 from .clock import from_micros, to_micros
 from .models import Attribution, Claim, ClaimRevision, ClaimState, Relay, Source, SourceRevision, WorldState
+from .query_cache import Kept
 from .timeline import DERIVED_FIELDS
 
 ATTRIBUTION_FIELDS = (Attribution.id, Attribution.claim, Attribution.source, Attribution.document,
@@ -124,19 +125,13 @@ class Origins(list):
 
 
 # Origins by their stored JSON text: a page repeats few (claims share sources and stances), and parsing them was
-# a tenth of a list page. All dropped when full.
-_ORIGINS = {}
-ORIGINS_KEPT = 4096
+# a tenth of a list page.
+_ORIGINS = Kept(4096)
 
 
 def stored_origins(text):
     """The Origins of this stored JSON text, parsed when this worker has not kept them."""
-    origins = _ORIGINS.get(text)
-    if origins is None:
-        if len(_ORIGINS) >= ORIGINS_KEPT:
-            _ORIGINS.clear()
-        origins = _ORIGINS[text] = Origins(text)
-    return origins
+    return _ORIGINS.get(text, lambda: Origins(text))
 
 
 def _time(value):
@@ -161,7 +156,7 @@ def claim_views(ids, as_of=None, published_before=None, stored_json=False):
         rows = sql.compiled_rows(_claims_published_before, [at, at, *ids])
     else:
         rows = sql.compiled_rows(_claims, ids)
-    views, kept = {}, _ORIGINS.get
+    views, kept = {}, _ORIGINS.lookup
     for (id_, text, subjects, parties, event_time, created_at, revised_at, derived_at, status, confidence,
          likelihood, explanation, origins) in rows:
         created = from_micros(created_at)
