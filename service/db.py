@@ -16,7 +16,7 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from .clock import utcnow
 from .metrics import observe_lock_wait
-from .sqlite_writes import AfterCommits, WriterTurns
+from .sqlite_writes import AfterCommits, SharedFlushes, WriterTurns
 
 # Models bind to this proxy; init_database() points it at SQLite or PostgreSQL.
 db = DatabaseProxy()
@@ -40,6 +40,7 @@ class LedgerSQLite(APSWDatabase):
         super().__init__(database, **kwargs)
         self.durable = durable
         self.turns = WriterTurns(database)
+        self.flushes = SharedFlushes(database + "-wal")
         self.after_commits = weakref.WeakKeyDictionary()
 
     def _add_conn_hooks(self, conn):

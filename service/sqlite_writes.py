@@ -1,6 +1,6 @@
 """How SQLite writers take turns and make their commits durable, so that the one write lock is held for the work only.
 
-Two costs used to sit inside SQLite's single write lock, or beside it, doing nothing:
+Costs that used to sit inside SQLite's single write lock, or beside it, doing nothing:
 
 - **Waiting.** SQLite waits for its lock by sleeping the whole process between tries
   (1, 2, 5, 10 ... ms). Under the gevent worker, a worker that lost the race served no
@@ -16,6 +16,10 @@ Two costs used to sit inside SQLite's single write lock, or beside it, doing not
   only once it is on disk (the same guarantee as FULL), while the next writer works. Both
   are safe orders for SQLite: WAL with NORMAL never corrupts, it can only lose commits
   that were not yet synced, and none of those has been acknowledged.
+- **Flushing once for many.** One fdatasync covers every commit already in the WAL when
+  it begins, so the commits of a process share them (SharedFlushes): a commit that finds
+  a flush under way waits for it, then flushes only if that one began before it. The
+  flush runs in another OS thread under gevent, so the worker's other requests go on.
 
 SQLite's lock stays the authority: a writer that takes no turn (the sqlite3 shell, a
 backup) is still waited for by BEGIN IMMEDIATE's busy timeout. Nothing may set
@@ -136,6 +140,36 @@ class WriterTurns:
         self.within.release()
 
 
+def _off_the_loop(function, *args):
+    """Call `function` in another OS thread under gevent (the caller's greenlet waits, the others go on), else here."""
+    if _gevent_patched():
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(function, args)
+    return function(*args)
+
+
+class SharedFlushes:
+    """The WAL flushes of one process, each shared by every commit made before it began (group commit)."""
+
+    def __init__(self, wal_path):
+        self.wal_path = wal_path
+        self.pid = None
+
+    def after_commit(self):
+        """Return once this process's latest commit is on disk, flushing the WAL unless a flush begun since covers it."""
+        if self.pid != os.getpid():
+            # Made in the process that writes: after gunicorn's fork, and after gevent's patch makes it cooperative.
+            self.pid, self.lock, self.committed, self.flushed = os.getpid(), threading.Lock(), 0, 0
+        self.committed += 1
+        mine = self.committed
+        with self.lock:
+            if self.flushed < mine:
+                covered = self.committed
+                _off_the_loop(flush_to_disk, self.wal_path)
+                self.flushed = covered
+
+
 class AfterCommits:
     """What follows each commit of a connection, in SQLite's WAL hook (its write lock already released): the turn
     given back, the WAL flushed on a durable database, and a PASSIVE checkpoint once the WAL holds `pages` (0: none,
@@ -146,7 +180,7 @@ class AfterCommits:
 
     def __call__(self, connection, name, wal_pages):
         self.database.give_turn()
-        flush_to_disk(self.database.database + "-wal")
+        self.database.flushes.after_commit()
         if self.pages and wal_pages >= self.pages:
             # As SQLite's own automatic checkpoint: one that cannot finish now leaves the rest for the next.
             with contextlib.suppress(apsw.BusyError):

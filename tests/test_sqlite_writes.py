@@ -98,6 +98,50 @@ def test_a_durable_commit_syncs_the_wal_once_the_write_lock_is_free(tmp_path, mo
     assert database.execute_sql("SELECT body FROM note").fetchall() == [("kept",)]
 
 
+def test_commits_made_during_a_flush_share_the_next_one(tmp_path, monkeypatch):
+    """Three commits made while the first one's flush is under way wait for it, then share one flush of their own:
+    two flushes for four durable commits, and none returns before a flush begun after it."""
+    path = tmp_path / "ledger.db"
+    database = sqlite_database(path, SQLITE_SYNCHRONOUS="FULL")
+    events, first_flush_may_end, fdatasync = [], threading.Event(), os.fdatasync
+
+    def watched_fdatasync(descriptor):
+        if os.readlink(f"/proc/self/fd/{descriptor}") == f"{path}-wal":
+            events.append("flush begins")
+            if events.count("flush begins") == 1:
+                first_flush_may_end.wait(10)
+            fdatasync(descriptor)
+            events.append("flush ends")
+        else:
+            fdatasync(descriptor)
+
+    def commit(body):
+        database.connect(reuse_if_open=True)  # each thread its own connection, as each request of a worker
+        with database.atomic():
+            database.execute_sql("INSERT INTO note (body) VALUES (?)", (body,))
+        events.append(f"{body} returns")
+
+    monkeypatch.setattr(os, "fdatasync", watched_fdatasync)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(commit, "first")
+        while "flush begins" not in events and not first.done():
+            time.sleep(0.01)
+        rest = [pool.submit(commit, body) for body in ("second", "third", "fourth")]
+        deadline = time.monotonic() + 10
+        while database.flushes.committed < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)  # until all three have committed, and wait for the flush under way
+        assert [done.done() for done in rest] == [False] * 3, [done.exception() for done in rest if done.done()]
+        assert events == ["flush begins"]
+        first_flush_may_end.set()
+        for done in (first, *rest):
+            done.result(10)
+    assert events.count("flush begins") == 2
+    second_flush_ends = len(events) - 1 - events[::-1].index("flush ends")
+    assert events.index("first returns") > events.index("flush ends")
+    assert all(events.index(f"{body} returns") > second_flush_ends for body in ("second", "third", "fourth"))
+    assert database.execute_sql("SELECT count(*) FROM note").fetchone() == (4,)
+
+
 @pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
 def test_commits_are_checkpointed_as_the_wal_grows(tmp_path, synchronous):
     database = sqlite_database(tmp_path / "ledger.db", SQLITE_SYNCHRONOUS=synchronous)
