@@ -1,5 +1,7 @@
 """The pages that read: board, claim, sources, source, document; all through service.queries."""
 
+from dataclasses import dataclass
+
 from flask import render_template, request, url_for
 from markupsafe import Markup, escape
 from marshmallow import ValidationError
@@ -13,7 +15,7 @@ from . import blp
 from .badges import badge
 from .forms import REFUSALS, Outcome, query_args, refusal, version_of
 from .graph import provenance_svg
-from .links import link_maker
+from .links import link_maker, link_parts
 from .marks import marked_passages
 
 FILTERS = ("status", "source", "relayed_by", "subject", "party", "q", "min_confidence", "as_of", "published_before")
@@ -23,6 +25,7 @@ STANCE_TEXT = {stance: f" ({escape(stance)})" for stance in STANCES}
 CLAIM_QUERY, TIME_QUERY, PAGE_QUERY = ClaimQuerySchema(), TimeQuerySchema(), PageQuerySchema()
 QUERIES = QueryCache()
 FILTER_FORMS = Kept()
+BOARD_LINKS = Kept()
 blp.add_app_template_filter(version_of, "version")
 
 
@@ -77,6 +80,30 @@ def status_links(args):
     return {status: head + status for status in STATUSES}
 
 
+@dataclass(frozen=True)
+class BoardLinks:
+    """The links a board makes from its query string: by status, to the first page, and to the next page's."""
+
+    status: dict
+    first: str
+    next_head: str | None  # the next page's link is next_head + its cursor, when not None
+
+    def next(self, args, cursor):
+        """The link to the page from `cursor` on, filters kept (a cursor needs no quoting: URL-safe base64)."""
+        return self.next_head + cursor if self.next_head is not None else filter_link(args, cursor=cursor)
+
+
+def board_links(args):
+    """The board's links for the request's query string, made once per query string while kept: three url_for
+    calls were a twentieth of the board."""
+    def make():
+        url = filter_link(args, cursor="-")
+        return BoardLinks(status_links(args), filter_link(args),
+                          url.removesuffix("-") if url.endswith("cursor=-") else None)
+
+    return BOARD_LINKS.get((request.script_root, request.query_string), make)
+
+
 @blp.get("/")
 def board():
     """The board: counts by status, the API's filters, claims newest first, keyset paging."""
@@ -88,11 +115,11 @@ def board():
             counts = queries.summary(args.get("as_of"), args.get("published_before"))
         except Invalid as error:
             outcome = refusal(error)
+    links = board_links(request.args)
     return render_template(
         "web/board.html", claims=claims, rows=board_rows(claims["items"], request.args), counts=counts,
-        filters=filter_form(outcome), form=request.args, statuses=STATUSES, filter_link=filter_link,
-        status_links=status_links(request.args),
-        next_link=claims["next_cursor"] and filter_link(request.args, cursor=claims["next_cursor"]),
+        filters=filter_form(outcome), form=request.args, statuses=STATUSES, links=links,
+        next_link=claims["next_cursor"] and links.next(request.args, claims["next_cursor"]),
     ), outcome.status if outcome else 200
 
 
@@ -116,15 +143,22 @@ def board_rows(views, args):
     several times the JSON list's time (issue 10 bounds it at twice). Each part is escaped as it goes in,
     and the page of rows is marked safe once rather than row by row.
     """
-    claim_link = link_maker("web.claim", "claim_id", as_of=args.get("as_of") or None,
-                            published_before=args.get("published_before") or None)
+    # A claim's link is its id between two escaped parts: an id needs no escaping.
+    head, tail = map(escape, link_parts("web.claim", "claim_id", as_of=args.get("as_of") or None,
+                                        published_before=args.get("published_before") or None))
     source_link = link_maker("web.source", "source_id")
     ids = {s for v in views for o in v["origins"] for s in o["sources"]}
     names = reads.source_names(ids)
     anchors = {s: f'<a href="{escape(source_link(s))}">{escape(names.get(s, s))}</a>' for s in ids}
-    return Markup("".join([
-        board_row(view, escape(claim_link(view["id"])), origins_html(view["origins"], anchors)) for view in views
-    ]))
+    origins_made = {}  # by the origins' identity: a page's claims share few (service.reads keeps them)
+    rows = []
+    for view in views:
+        origins = view["origins"]
+        made = origins_made.get(id(origins))
+        if made is None:
+            made = origins_made[id(origins)] = origins_html(origins, anchors)
+        rows.append(board_row(view, f"{head}{view['id']}{tail}", made))
+    return Markup("".join(rows))
 
 
 def board_row(view, link, origins):
