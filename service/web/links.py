@@ -20,15 +20,15 @@ def link_parts(endpoint, key, **query):
         return path.removesuffix("1"), mark + tail
 
     past = any(value is not None for value in query.values())
-    return make() if past else _per_worker(("link", endpoint, key), make)
+    return make() if past else per_worker(("link", endpoint, key), make)
 
 
 def fixed_url(endpoint, **values):
     """url_for(endpoint, **values) for links that are the same on every page (the navigation, static files)."""
-    return _per_worker(("url", endpoint, *values.items()), lambda: url_for(endpoint, **values))
+    return per_worker(("url", endpoint, *values.items()), lambda: url_for(endpoint, **values))
 
 
-def _per_worker(key, make):
+def per_worker(key, make):
     """make(), kept for the worker's life per key and mount point (the app's script root)."""
     known = current_app.extensions.setdefault("reportedly.links", {})
     key = (request.script_root, *key)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from markupsafe import Markup, escape
 from marshmallow import ValidationError
 
@@ -26,6 +26,7 @@ CLAIM_QUERY, TIME_QUERY, PAGE_QUERY = ClaimQuerySchema(), TimeQuerySchema(), Pag
 QUERIES = QueryCache()
 FILTER_FORMS = Kept()
 BOARD_LINKS = Kept()
+COUNTS_SECTIONS = Kept()
 blp.add_app_template_filter(version_of, "version")
 
 
@@ -118,9 +119,21 @@ def board():
     links = board_links(request.args)
     return render_template(
         "web/board.html", claims=claims, rows=board_rows(claims["items"], request.args), counts=counts,
-        filters=filter_form(outcome), form=request.args, statuses=STATUSES, links=links,
+        counts_section=counts and counts_section(counts, links), filters=filter_form(outcome), form=request.args,
+        links=links,
         next_link=claims["next_cursor"] and links.next(request.args, claims["next_cursor"]),
     ), outcome.status if outcome else 200
+
+
+def counts_section(counts, links):
+    """The board's counts by status (web/counts.html): a function of the counts and the query string, so made
+    once per both while kept (its loops and badges were a tenth of the board)."""
+    def make():
+        return Markup(current_app.jinja_env.get_template("web/counts.html").render(
+            counts=counts, links=links, form=request.args, statuses=STATUSES))
+
+    key = (request.script_root, request.query_string, counts["total"], *counts["by_status"].values())
+    return COUNTS_SECTIONS.get(key, make)
 
 
 def filter_form(outcome):
