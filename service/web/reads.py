@@ -112,7 +112,8 @@ def board():
     claims, counts = EMPTY_PAGE, None
     if args is not None:
         try:
-            claims = queries.list_claims(args)
+            # stored_json: the board shows none of the JSON fields it leaves unparsed (subjects, parties, explanation)
+            claims = queries.list_claims(args, stored_json=True)
             counts = queries.summary(args.get("as_of"), args.get("published_before"))
         except Invalid as error:
             outcome = refusal(error)
