@@ -1,5 +1,6 @@
 """The pages that read: board, claim, sources, source, document; all through service.queries."""
 
+import functools
 from dataclasses import dataclass
 
 from flask import current_app, render_template, request, url_for
@@ -27,6 +28,7 @@ QUERIES = QueryCache()
 FILTER_FORMS = Kept()
 BOARD_LINKS = Kept()
 COUNTS_SECTIONS = Kept()
+ROW_CONTEXTS, ROWS = Kept(64), Kept(4096)
 blp.add_app_template_filter(version_of, "version")
 
 
@@ -164,14 +166,20 @@ def board_rows(views, args):
     ids = {s for v in views for o in v["origins"] for s in o["sources"]}
     names = reads.source_names(ids)
     anchors = {s: f'<a href="{escape(source_link(s))}">{escape(names.get(s, s))}</a>' for s in ids}
-    origins_made = {}  # by the origins' identity: a page's claims share few (service.reads keeps them)
+    # Rows are kept by everything they show: the page's context (the claim links' times, the origin sources' names
+    # and links) and the claim's id, status, likelihood, confidence, text and stored origins. A board shows the
+    # same claims page after page, and making each row again was a quarter of the board.
+    context = ROW_CONTEXTS.get((head, tail, *sorted(anchors.items())), object)
     rows = []
     for view in views:
         origins = view["origins"]
-        made = origins_made.get(id(origins))
-        if made is None:
-            made = origins_made[id(origins)] = origins_html(origins, anchors)
-        rows.append(board_row(view, f"{head}{view['id']}{tail}", made))
+        stored = getattr(origins, "stored", None)  # None: origins re-derived at both times, made on the spot
+        key = (context, view["id"], view["status"], view["likelihood"], view["confidence"], view["text"], stored)
+        row = ROWS.lookup(key)
+        if row is None:
+            make = functools.partial(board_row, view, f"{head}{view['id']}{tail}", origins_html(origins, anchors))
+            row = ROWS.get(key, make) if stored is not None else make()
+        rows.append(row)
     return Markup("".join(rows))
 
 
