@@ -1,6 +1,5 @@
 """The pages that read: board, claim, sources, source, document; all through service.queries."""
 
-import functools
 from dataclasses import dataclass
 
 from flask import current_app, render_template, request, url_for
@@ -170,15 +169,19 @@ def board_rows(views, args):
     # and links) and the claim's id, status, likelihood, confidence, text and stored origins. A board shows the
     # same claims page after page, and making each row again was a quarter of the board.
     context = ROW_CONTEXTS.get((head, tail, *sorted(anchors.items())), object)
-    rows = []
+    origins_made, rows = {}, []  # a row not kept makes its origins once per page: claims share few
     for view in views:
         origins = view["origins"]
         stored = getattr(origins, "stored", None)  # None: origins re-derived at both times, made on the spot
         key = (context, view["id"], view["status"], view["likelihood"], view["confidence"], view["text"], stored)
         row = ROWS.lookup(key)
         if row is None:
-            make = functools.partial(board_row, view, f"{head}{view['id']}{tail}", origins_html(origins, anchors))
-            row = ROWS.get(key, make) if stored is not None else make()
+            made = origins_made.get(id(origins))
+            if made is None:
+                made = origins_made[id(origins)] = origins_html(origins, anchors)
+            row = board_row(view, f"{head}{view['id']}{tail}", made)
+            if stored is not None:
+                ROWS.keep(key, row)
         rows.append(row)
     return Markup("".join(rows))
 
