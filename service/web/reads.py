@@ -128,13 +128,14 @@ def board():
 
 
 def counts_section(counts, links):
-    """The board's counts by status (web/counts.html): a function of the counts and the query string, so made
-    once per both while kept (its loops and badges were a tenth of the board)."""
+    """The board's counts by status (web/counts.html): a function of the counts, the status links and as_of,
+    so made once per these while kept (its loops and badges were a tenth of the board); every page of a board
+    shares it."""
     def make():
         return Markup(current_app.jinja_env.get_template("web/counts.html").render(
             counts=counts, links=links, form=request.args, statuses=STATUSES))
 
-    key = (request.script_root, request.query_string, counts["total"], *counts["by_status"].values())
+    key = (request.args.get("as_of"), *links.status.values(), counts["total"], *counts["by_status"].values())
     return COUNTS_SECTIONS.get(key, make)
 
 
