@@ -208,7 +208,7 @@ def test_a_document_marks_each_quote_and_can_be_retracted(client, tokens, ledger
 
 
 def test_the_boards_filter_form_follows_each_query_string(client, drills):
-    """The form is kept per query string (service.web.reads.filter_form): each shows its own values, a refused
+    """The form is kept per query string (service.web.board.filter_form): each shows its own values, a refused
     one its errors every time, and the same query string the same form."""
     def form_of(query):
         page = client.get("/?" + query).get_data(as_text=True)
@@ -270,7 +270,7 @@ def test_passages_mark_each_found_quote_once():
 
 
 def test_the_board_shows_a_rows_change_at_once(client, ledger, drills):
-    """Board rows and counts are kept per worker (service.web.reads): a new name, status or confidence shows at
+    """Board rows and counts are kept per worker (service.web.board): a new name, status or confidence shows at
     the very next board, and the board reads the same before and after a round trip through the cache."""
     def row():
         page = client.get("/").get_data(as_text=True)

@@ -1,33 +1,23 @@
 """The pages that read: board, claim, sources, source, document; all through service.queries."""
 
-from dataclasses import dataclass
-
-from flask import current_app, render_template, request, url_for
-from markupsafe import Markup, escape
+from flask import render_template, request
 from marshmallow import ValidationError
 
-from .. import queries, reads
+from .. import queries
 from ..errors import Invalid, NotFound
-from ..query_cache import Kept, QueryCache
+from ..query_cache import QueryCache
 from ..rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
 from ..schemas import ClaimQuerySchema, PageQuerySchema, TimeQuerySchema
 from . import blp
-from .badges import badge
+from .board import board_links, board_rows, counts_section, filter_form
 from .forms import REFUSALS, Outcome, query_args, refusal, version_of
 from .graph import provenance_svg
-from .links import link_maker, link_parts
 from .marks import marked_passages
 
-FILTERS = ("status", "source", "relayed_by", "subject", "party", "q", "min_confidence", "as_of", "published_before")
 EMPTY_PAGE = {"items": [], "next_cursor": None}
-STANCE_TEXT = {stance: f" ({escape(stance)})" for stance in STANCES}
 # The API's query schemas, made once: making one copies every field, a tenth of a small page's time.
 CLAIM_QUERY, TIME_QUERY, PAGE_QUERY = ClaimQuerySchema(), TimeQuerySchema(), PageQuerySchema()
 QUERIES = QueryCache()
-FILTER_FORMS = Kept()
-BOARD_LINKS = Kept()
-COUNTS_SECTIONS = Kept()
-ROW_CONTEXTS, ROWS = Kept(64), Kept(4096)
 blp.add_app_template_filter(version_of, "version")
 
 
@@ -65,47 +55,6 @@ def load_args(schema):
         return None, refusal(error)
 
 
-def filter_link(args, **changes):
-    """The board's URL with these filters changed (None drops one); the cursor always resets."""
-    kept = {k: v for k, v in args.lists() if k in FILTERS + ("limit",) and k not in changes}
-    kept.update({k: v for k, v in changes.items() if v is not None})
-    return url_for("web.board", **kept)
-
-
-def status_links(args):
-    """status -> the board's URL with only that status, other filters kept, from one url_for rather than one
-    per status: filter_link puts a changed filter last, and a status needs no quoting."""
-    url = filter_link(args, status=["-"])
-    if not url.endswith("status=-"):
-        return {status: filter_link(args, status=[status]) for status in STATUSES}
-    head = url.removesuffix("-")
-    return {status: head + status for status in STATUSES}
-
-
-@dataclass(frozen=True)
-class BoardLinks:
-    """The links a board makes from its query string: by status, to the first page, and to the next page's."""
-
-    status: dict
-    first: str
-    next_head: str | None  # the next page's link is next_head + its cursor, when not None
-
-    def next(self, args, cursor):
-        """The link to the page from `cursor` on, filters kept (a cursor needs no quoting: URL-safe base64)."""
-        return self.next_head + cursor if self.next_head is not None else filter_link(args, cursor=cursor)
-
-
-def board_links(args):
-    """The board's links for the request's query string, made once per query string while kept: three url_for
-    calls were a twentieth of the board."""
-    def make():
-        url = filter_link(args, cursor="-")
-        return BoardLinks(status_links(args), filter_link(args),
-                          url.removesuffix("-") if url.endswith("cursor=-") else None)
-
-    return BOARD_LINKS.get((request.script_root, request.query_string), make)
-
-
 @blp.get("/")
 def board():
     """The board: counts by status, the API's filters, claims newest first, keyset paging."""
@@ -125,87 +74,6 @@ def board():
         links=links,
         next_link=claims["next_cursor"] and links.next(request.args, claims["next_cursor"]),
     ), outcome.status if outcome else 200
-
-
-def counts_section(counts, links):
-    """The board's counts by status (web/counts.html): a function of the counts, the status links and as_of,
-    so made once per these while kept (its loops and badges were a tenth of the board); every page of a board
-    shares it."""
-    def make():
-        return Markup(current_app.jinja_env.get_template("web/counts.html").render(
-            counts=counts, links=links, form=request.args, statuses=STATUSES))
-
-    key = (request.args.get("as_of"), *links.status.values(), counts["total"], *counts["by_status"].values())
-    return COUNTS_SECTIONS.get(key, make)
-
-
-def filter_form(outcome):
-    """The board's filter form, filled from the query string: with nothing refused, a function of the query
-    string alone, so made once per query string while kept (it was a sixth of the board's time)."""
-    def make():
-        return Markup(render_template("web/filters.html", outcome=outcome, form=request.args, statuses=STATUSES))
-
-    if outcome:
-        return make()
-    return FILTER_FORMS.get((request.script_root, request.query_string), make)
-
-
-def board_rows(views, args):
-    """The board's claim rows as one piece of HTML: each row's badge, confidence, link at the board's times,
-    and origins.
-
-    Made here rather than in the template, with links from one url_for per kind of page and the origins'
-    names in one query: url_for per link, Jinja's loops and a macro per badge made the board render in
-    several times the JSON list's time (issue 10 bounds it at twice). Each part is escaped as it goes in,
-    and the page of rows is marked safe once rather than row by row.
-    """
-    # A claim's link is its id between two escaped parts: an id needs no escaping.
-    head, tail = map(escape, link_parts("web.claim", "claim_id", as_of=args.get("as_of") or None,
-                                        published_before=args.get("published_before") or None))
-    source_link = link_maker("web.source", "source_id")
-    ids = {s for v in views for o in v["origins"] for s in o["sources"]}
-    names = reads.source_names(ids)
-    anchors = {s: f'<a href="{escape(source_link(s))}">{escape(names.get(s, s))}</a>' for s in ids}
-    # Rows are kept by everything they show: the page's context (the claim links' times, the origin sources' names
-    # and links) and the claim's id, status, likelihood, confidence, text and stored origins. A board shows the
-    # same claims page after page, and making each row again was a quarter of the board.
-    context = ROW_CONTEXTS.get((head, tail, *sorted(anchors.items())), object)
-    origins_made, rows = {}, []  # a row not kept makes its origins once per page: claims share few
-    for view in views:
-        origins = view["origins"]
-        stored = getattr(origins, "stored", None)  # None: origins re-derived at both times, made on the spot
-        key = (context, view["id"], view["status"], view["likelihood"], view["confidence"], view["text"], stored)
-        row = ROWS.lookup(key)
-        if row is None:
-            made = origins_made.get(id(origins))
-            if made is None:
-                made = origins_made[id(origins)] = origins_html(origins, anchors)
-            row = board_row(view, f"{head}{view['id']}{tail}", made)
-            if stored is not None:
-                ROWS.keep(key, row)
-        rows.append(row)
-    return Markup("".join(rows))
-
-
-def board_row(view, link, origins):
-    """One claim's row of the board (an <li>, with the whitespace the template around it expects) from its
-    escaped link and origins."""
-    confidence = "—" if view["confidence"] is None else f"{view['confidence']:.2f}"
-    return (
-        f'\n    <li class="claim-row" data-claim="{view["id"]}">\n'
-        f'      <div class="claim-head">{badge(view["status"], view["likelihood"])}\n'
-        f'        <span class="confidence">confidence {confidence}</span></div>\n'
-        f'      <a class="claim-text" href="{link}">#{view["id"]} {escape(view["text"])}</a>\n'
-        f'      <p class="origins">Origins:\n        {origins}\n      </p>\n    </li>\n  '
-    )
-
-
-def origins_html(origins, anchors):
-    """A row's origins as "<a>Name</a>, <a>Name</a> (stance); …", or "none", from each source's escaped link
-    (made once per page: a page repeats few sources)."""
-    return "; ".join([
-        ", ".join([anchors[s] for s in origin["sources"]]) + STANCE_TEXT[origin["stance"]] for origin in origins
-    ]) or "none"
 
 
 def all_history(claim_id):
