@@ -27,12 +27,15 @@ class Kept:
         value = self._kept.get(key)
         if value is None:
             value = make()
-            if not keep(value):
-                return value
-            if len(self._kept) >= self.size:
-                self._kept.clear()
-            self._kept[key] = value
+            if keep(value):
+                self.keep(key, value)
         return value
+
+    def keep(self, key, value):
+        """Keep `value` for `key`, made by the caller after lookup(key) found none."""
+        if len(self._kept) >= self.size:
+            self._kept.clear()
+        self._kept[key] = value
 
 
 class QueryCache(Kept):

@@ -208,7 +208,7 @@ def test_a_document_marks_each_quote_and_can_be_retracted(client, tokens, ledger
 
 
 def test_the_boards_filter_form_follows_each_query_string(client, drills):
-    """The form is kept per query string (service.web.reads.filter_form): each shows its own values, a refused
+    """The form is kept per query string (service.web.board.filter_form): each shows its own values, a refused
     one its errors every time, and the same query string the same form."""
     def form_of(query):
         page = client.get("/?" + query).get_data(as_text=True)
@@ -267,3 +267,27 @@ def test_passages_mark_each_found_quote_once():
     passages = marked_passages(TEXT, quotes)
     assert "".join(p for p, _ in passages) == TEXT
     assert [(p, a["id"]) for p, a in passages if a] == [("the train had left", 1)]
+
+
+def test_the_board_shows_a_rows_change_at_once(client, ledger, drills):
+    """Board rows and counts are kept per worker (service.web.board): a new name, status or confidence shows at
+    the very next board, and the board reads the same before and after a round trip through the cache."""
+    def row():
+        page = client.get("/").get_data(as_text=True)
+        return re.search(rf'<li class="claim-row" data-claim="{drills["id"]}">.*?</li>', page, re.S).group(0)
+
+    first = row()
+    assert first == row() and 'href="/sources/rok-nis">ROK-NIS</a>' in first
+    etag = client.get("/v1/sources/rok-nis").headers["ETag"]
+    renamed = client.patch("/v1/sources/rok-nis", json={"name": "Korea NIS"},
+                           headers={**ledger.auth(), "If-Match": etag})
+    assert renamed.status_code == 200, renamed.get_json()
+    assert 'href="/sources/rok-nis">Korea NIS</a>' in row()
+    claim = ledger.attribute(drills["id"], "yonhap", basis="firsthand", confidence=0.9)
+    status = client.get(f"/v1/claims/{drills['id']}").get_json()
+    changed = row()
+    assert status["status"] != drills["status"] or status["confidence"] != drills["confidence"], claim
+    assert f'class="badge s-{status["status"]}' in changed and f"confidence {status['confidence']:.2f}" in changed
+    assert changed != first
+    counts = client.get("/").get_data(as_text=True)
+    assert f'data-status="{status["status"]}">1<' in counts

@@ -48,4 +48,4 @@ def register_web(app):
 
 
 # The pages, forms, session hooks and error pages attach themselves to blp when imported.
-from . import badges, errors, links, reads, session, widgets, writes  # noqa: E402, F401, I001
+from . import badges, chrome, errors, links, reads, session, widgets, writes  # noqa: E402, F401, I001

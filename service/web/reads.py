@@ -1,28 +1,23 @@
 """The pages that read: board, claim, sources, source, document; all through service.queries."""
 
-from flask import render_template, request, url_for
-from markupsafe import Markup, escape
+from flask import render_template, request
 from marshmallow import ValidationError
 
-from .. import queries, reads
+from .. import queries
 from ..errors import Invalid, NotFound
-from ..query_cache import Kept, QueryCache
+from ..query_cache import QueryCache
 from ..rules import BASES, RELIABILITY_GRADES, STANCES, STATUSES
 from ..schemas import ClaimQuerySchema, PageQuerySchema, TimeQuerySchema
 from . import blp
-from .badges import badge
+from .board import board_links, board_rows, counts_section, filter_form
 from .forms import REFUSALS, Outcome, query_args, refusal, version_of
 from .graph import provenance_svg
-from .links import link_maker
 from .marks import marked_passages
 
-FILTERS = ("status", "source", "relayed_by", "subject", "party", "q", "min_confidence", "as_of", "published_before")
 EMPTY_PAGE = {"items": [], "next_cursor": None}
-STANCE_TEXT = {stance: f" ({escape(stance)})" for stance in STANCES}
 # The API's query schemas, made once: making one copies every field, a tenth of a small page's time.
 CLAIM_QUERY, TIME_QUERY, PAGE_QUERY = ClaimQuerySchema(), TimeQuerySchema(), PageQuerySchema()
 QUERIES = QueryCache()
-FILTER_FORMS = Kept()
 blp.add_app_template_filter(version_of, "version")
 
 
@@ -60,23 +55,6 @@ def load_args(schema):
         return None, refusal(error)
 
 
-def filter_link(args, **changes):
-    """The board's URL with these filters changed (None drops one); the cursor always resets."""
-    kept = {k: v for k, v in args.lists() if k in FILTERS + ("limit",) and k not in changes}
-    kept.update({k: v for k, v in changes.items() if v is not None})
-    return url_for("web.board", **kept)
-
-
-def status_links(args):
-    """status -> the board's URL with only that status, other filters kept, from one url_for rather than one
-    per status: filter_link puts a changed filter last, and a status needs no quoting."""
-    url = filter_link(args, status=["-"])
-    if not url.endswith("status=-"):
-        return {status: filter_link(args, status=[status]) for status in STATUSES}
-    head = url.removesuffix("-")
-    return {status: head + status for status in STATUSES}
-
-
 @blp.get("/")
 def board():
     """The board: counts by status, the API's filters, claims newest first, keyset paging."""
@@ -84,68 +62,18 @@ def board():
     claims, counts = EMPTY_PAGE, None
     if args is not None:
         try:
-            claims = queries.list_claims(args)
+            # stored_json: the board shows none of the JSON fields it leaves unparsed (subjects, parties, explanation)
+            claims = queries.list_claims(args, stored_json=True)
             counts = queries.summary(args.get("as_of"), args.get("published_before"))
         except Invalid as error:
             outcome = refusal(error)
+    links = board_links(request.args)
     return render_template(
         "web/board.html", claims=claims, rows=board_rows(claims["items"], request.args), counts=counts,
-        filters=filter_form(outcome), form=request.args, statuses=STATUSES, filter_link=filter_link,
-        status_links=status_links(request.args),
-        next_link=claims["next_cursor"] and filter_link(request.args, cursor=claims["next_cursor"]),
+        counts_section=counts and counts_section(counts, links), filters=filter_form(outcome), form=request.args,
+        links=links,
+        next_link=claims["next_cursor"] and links.next(request.args, claims["next_cursor"]),
     ), outcome.status if outcome else 200
-
-
-def filter_form(outcome):
-    """The board's filter form, filled from the query string: with nothing refused, a function of the query
-    string alone, so made once per query string while kept (it was a sixth of the board's time)."""
-    def make():
-        return Markup(render_template("web/filters.html", outcome=outcome, form=request.args, statuses=STATUSES))
-
-    if outcome:
-        return make()
-    return FILTER_FORMS.get((request.script_root, request.query_string), make)
-
-
-def board_rows(views, args):
-    """The board's claim rows as one piece of HTML: each row's badge, confidence, link at the board's times,
-    and origins.
-
-    Made here rather than in the template, with links from one url_for per kind of page and the origins'
-    names in one query: url_for per link, Jinja's loops and a macro per badge made the board render in
-    several times the JSON list's time (issue 10 bounds it at twice). Each part is escaped as it goes in,
-    and the page of rows is marked safe once rather than row by row.
-    """
-    claim_link = link_maker("web.claim", "claim_id", as_of=args.get("as_of") or None,
-                            published_before=args.get("published_before") or None)
-    source_link = link_maker("web.source", "source_id")
-    ids = {s for v in views for o in v["origins"] for s in o["sources"]}
-    names = reads.source_names(ids)
-    anchors = {s: f'<a href="{escape(source_link(s))}">{escape(names.get(s, s))}</a>' for s in ids}
-    return Markup("".join([
-        board_row(view, escape(claim_link(view["id"])), origins_html(view["origins"], anchors)) for view in views
-    ]))
-
-
-def board_row(view, link, origins):
-    """One claim's row of the board (an <li>, with the whitespace the template around it expects) from its
-    escaped link and origins."""
-    confidence = "—" if view["confidence"] is None else f"{view['confidence']:.2f}"
-    return (
-        f'\n    <li class="claim-row" data-claim="{view["id"]}">\n'
-        f'      <div class="claim-head">{badge(view["status"], view["likelihood"])}\n'
-        f'        <span class="confidence">confidence {confidence}</span></div>\n'
-        f'      <a class="claim-text" href="{link}">#{view["id"]} {escape(view["text"])}</a>\n'
-        f'      <p class="origins">Origins:\n        {origins}\n      </p>\n    </li>\n  '
-    )
-
-
-def origins_html(origins, anchors):
-    """A row's origins as "<a>Name</a>, <a>Name</a> (stance); …", or "none", from each source's escaped link
-    (made once per page: a page repeats few sources)."""
-    return "; ".join([
-        ", ".join([anchors[s] for s in origin["sources"]]) + STANCE_TEXT[origin["stance"]] for origin in origins
-    ]) or "none"
 
 
 def all_history(claim_id):
