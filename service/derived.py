@@ -13,6 +13,7 @@ Derived fields are compared in their stored form (lists as JSON text), so a clai
 whose derivation did not change costs its derivation and nothing more.
 """
 
+import functools
 from typing import NamedTuple
 
 import orjson
@@ -275,10 +276,14 @@ def _store(changes, now, fresh, stored_worlds, claims=True):
 
 def _store_claims(changed, at):
     """Write the derived fields and updated_at of many claims with one prepared statement."""
-    names = (*timeline.DERIVED_FIELDS, "updated_at")
-    assignments = ", ".join(f'"{name}" = {sql.param()}' for name in names)
-    sql.run_many(f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {sql.param()}",
-                 [(*fields, at, claim_id) for claim_id, fields in changed])
+    sql.run_many(_claims_update(sql.param()), [(*fields, at, claim_id) for claim_id, fields in changed])
+
+
+@functools.cache
+def _claims_update(param):
+    """_store_claims' statement for a database's placeholder, made once."""
+    assignments = ", ".join(f'"{name}" = {param}' for name in (*timeline.DERIVED_FIELDS, "updated_at"))
+    return f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {param}"
 
 
 def _lock_targets(claim_ids, at):

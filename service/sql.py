@@ -87,9 +87,15 @@ def run(sql, params=()):
 
 
 def insert(model, names, values):
-    """Insert rows of values already in their stored form (times as microseconds, JSON as text)."""
+    """Insert rows of values already in their stored form (times as microseconds, JSON as text); `names` a tuple."""
     if values:
-        run_many(f"INSERT INTO {table(model)} ({columns(model, *names)}) VALUES ({marks(len(names))})", values)
+        run_many(_insert_text(model, names, db.obj.param), values)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_text(model, names, param):
+    # Made once per table, columns and placeholder: a write inserts into the same few tables every time.
+    return f"INSERT INTO {table(model)} ({columns(model, *names)}) VALUES ({_marks(param, len(names))})"
 
 
 def run_many(sql, params):
