@@ -13,7 +13,6 @@ Derived fields are compared in their stored form (lists as JSON text), so a clai
 whose derivation did not change costs its derivation and nothing more.
 """
 
-import functools
 from typing import NamedTuple
 
 import orjson
@@ -276,10 +275,10 @@ def _store(changes, now, fresh, stored_worlds, claims=True):
 
 def _store_claims(changed, at):
     """Write the derived fields and updated_at of many claims with one prepared statement."""
-    sql.run_many(_claims_update(sql.param()), [(*fields, at, claim_id) for claim_id, fields in changed])
+    sql.run_many(_claims_update(), [(*fields, at, claim_id) for claim_id, fields in changed])
 
 
-@functools.cache
+@sql.text_once
 def _claims_update(param):
     """_store_claims' statement for a database's placeholder, made once."""
     assignments = ", ".join(f'"{name}" = {param}' for name in (*timeline.DERIVED_FIELDS, "updated_at"))
@@ -296,9 +295,14 @@ def _lock_targets(claim_ids, at):
 
 def _target_query(count):
     """The rows of `count` claims (by id, in id order) as Targets are made of, locked where rows are locked."""
+    return _target_text(count, is_postgresql())
+
+
+@sql.text_once
+def _target_text(param, count, locked):
     query = (f"SELECT id, parties, updated_at, {sql.columns(Claim, *timeline.DERIVED_FIELDS)} "
              f"FROM {sql.table(Claim)} WHERE id IN ({sql.marks(count)}) ORDER BY id")
-    return query + " FOR UPDATE" if is_postgresql() else query
+    return query + " FOR UPDATE" if locked else query
 
 
 def _targets(rows, at):
@@ -313,9 +317,14 @@ def _stored_worlds(claim_ids):
     """Each claim's stored world-time steps: claim id -> [(published_from, Fields)], oldest first."""
     worlds = {claim_id: [] for claim_id in claim_ids}
     for chunk in sql.chunks(claim_ids):
-        query = (f"SELECT claim_id, published_from, {sql.columns(WorldState, *timeline.DERIVED_FIELDS)} "
-                 f"FROM {sql.table(WorldState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
-                 "ORDER BY claim_id, published_from")
-        for claim_id, start, *derived in sql.rows(query, chunk):
+        for claim_id, start, *derived in sql.rows(_worlds_query(len(chunk)), chunk):
             worlds[claim_id].append((start, Fields(*derived)))
     return worlds
+
+
+@sql.text_once
+def _worlds_query(param, count):
+    """_stored_worlds' query of `count` claims."""
+    return (f"SELECT claim_id, published_from, {sql.columns(WorldState, *timeline.DERIVED_FIELDS)} "
+            f"FROM {sql.table(WorldState)} WHERE claim_id IN ({sql.marks(count)}) "
+            "ORDER BY claim_id, published_from")

@@ -52,6 +52,19 @@ def _marks(param, count):
     return ", ".join([param] * count)
 
 
+def text_once(build):
+    """Decorate build(param, *args), which puts together SQL text for a placeholder: called with *args, it gives
+    the text for the database in use, put together once per placeholder and arguments (a write runs the same
+    few statements every time, whose text took longer to put together than some of them took to run)."""
+    made = functools.lru_cache(maxsize=256)(build)
+
+    @functools.wraps(build)
+    def text(*args):
+        return made(db.obj.param, *args)
+
+    return text
+
+
 def rows(sql, params=()):
     """Run a query and return its rows as tuples."""
     return list(db.obj.execute_sql(sql, params))

@@ -13,7 +13,6 @@ read rows instead of re-deriving the ledger:
 Times here are integer microseconds (service.clock.to_micros).
 """
 
-import functools
 from collections import Counter
 from typing import NamedTuple
 
@@ -165,15 +164,31 @@ def store_states(states, at, fresh=False):
         return
     if not fresh:
         for chunk in chunks([target.id for target, _, _ in states]):
-            sql.run(f"UPDATE {sql.table(ClaimState)} SET valid_to = {sql.param()} "
-                    f"WHERE claim_id IN ({sql.marks(len(chunk))}) AND valid_to = {sql.param()}", [at, *chunk, FOREVER])
+            sql.run(_state_statements(len(chunk)).end, [at, *chunk, FOREVER])
         # A second change in one transaction replaces the first: no empty interval is kept.
         for chunk in chunks([target.id for target, _, _ in states if target.touched_now]):
-            sql.run(f"DELETE FROM {sql.table(ClaimState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
-                    f"AND valid_from = {sql.param()} AND valid_to = {sql.param()}", [*chunk, at, at])
+            sql.run(_state_statements(len(chunk)).drop_empty, [*chunk, at, at])
     sql.insert(ClaimState, ("claim", "valid_from", "valid_to", *DERIVED_FIELDS),
                [(target.id, at, FOREVER, *new) for target, new, _ in states])
     tally_states(states, at, fresh)
+
+
+class _StateStatements(NamedTuple):
+    """What store_states runs on the open states of some claims."""
+
+    end: str  # ends them
+    drop_empty: str  # deletes those that begin and end at the write's time
+
+
+@sql.text_once
+def _state_statements(param, count):
+    """store_states' statements on `count` claims."""
+    return _StateStatements(
+        end=(f"UPDATE {sql.table(ClaimState)} SET valid_to = {param} "
+             f"WHERE claim_id IN ({sql.marks(count)}) AND valid_to = {param}"),
+        drop_empty=(f"DELETE FROM {sql.table(ClaimState)} WHERE claim_id IN ({sql.marks(count)}) "
+                    f"AND valid_from = {param} AND valid_to = {param}"),
+    )
 
 
 def tally_states(states, at, fresh=False):
@@ -215,7 +230,7 @@ def store_worlds(worlds, stored=None, fresh=False):
         starts = [start for start, _, _ in worlds[claim_id]]
         spans += [(claim_id, start, end, fields, sources)
                   for (start, fields, sources), end in zip(worlds[claim_id], starts[1:] + [FOREVER], strict=True)]
-    statements = _step_statements(sql.param())
+    statements = _step_statements()
     for statement in (statements.delete_state, statements.delete_sources):
         sql.run_many(statement, changes.removed)
     sql.insert(WorldState, ("claim", "published_from", "published_to", *DERIVED_FIELDS),
@@ -240,7 +255,7 @@ class _StepStatements(NamedTuple):
     end_sources: str  # its WorldSource rows' end
 
 
-@functools.cache
+@sql.text_once
 def _step_statements(param):
     """store_worlds' statements for a database's placeholder, made once: every write runs them."""
     one_step = f"WHERE claim_id = {param} AND published_from = {param}"
