@@ -78,10 +78,14 @@ def select(model, where, params=(), lock=None):
 
 def select_rows(model, where, params=(), lock=None):
     """What select reads, as rows of every field of the model in their stored form (see instance)."""
+    return rows(_select_text(model, where, lock if lock and db.obj.for_update else None), params)
+
+
+@functools.lru_cache(maxsize=256)
+def _select_text(model, where, lock):
+    # Made once per shape: every request reads its token by the same query.
     query = f"SELECT {_every_column(model)} FROM {table(model)} WHERE {where}"
-    if lock and db.obj.for_update:
-        query += f" {lock}"
-    return rows(query, params)
+    return f"{query} {lock}" if lock else query
 
 
 @functools.cache
