@@ -10,11 +10,11 @@ import hmac
 import re
 import secrets
 
-import flask_smorest
 from flask import current_app, g, request
 from peewee import IntegrityError
 
 from . import sql
+from .apidoc import documented
 from .clock import utcnow
 from .db import db
 from .models import Token
@@ -142,6 +142,6 @@ def requires(scope):
 
         # Reads are documented as open or token-bearing; writes as token-bearing only.
         security = [{}, {"bearerAuth": []}] if scope == "read" else [{"bearerAuth": []}]
-        return flask_smorest.Blueprint.doc(security=security)(wrapper)
+        return documented(security=security)(wrapper)
 
     return decorator

@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import idempotency
+from ..apidoc import documented
 from ..identifiers import MAX_ID, SLUG_PATTERN
 from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
 from ..query_cache import QueryCache
@@ -116,6 +117,11 @@ class Blueprint(flask_smorest.Blueprint):
         if plain is not None:
             self.ARGUMENTS_PARSER.read_plainly(schema, plain)
         return super().arguments(schema, **kwargs)
+
+    @staticmethod
+    def doc(**kwargs):
+        """flask-smorest's doc, without a wrapper around the view at run time (service.apidoc)."""
+        return documented(**kwargs)
 
     @staticmethod
     def _generate_etag(etag_data, extra_data=None):
