@@ -164,14 +164,13 @@ class Derivations:
         self.kept = {}  # inputs -> Derivation
         self.forms = {id(NOTHING_ACTIVE): (_fields_of(NOTHING_ACTIVE), frozenset())}  # id(Derivation) -> form
 
-    def derive(self, statements, sources, parties, facts=None):
+    def derive(self, statements, sources, parties, facts=None, entries=None):
         """derive_status of active statements, kept; `facts` maps source ids to their SourceFacts as plain
-        tuples (cheaper to hash, given per batch), else `sources` is used."""
-        facts = facts or sources
-        key = (frozenset(parties), *[
-            (facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ())
-            for s in statements
-        ])
+        tuples (cheaper to hash, given per batch), else `sources` is used. `entries` holds each statement's
+        part of the key (by id(statement), see world), made once for the many derivations of one claim."""
+        if entries is None:
+            entries = _key_entries(statements, facts or sources)
+        key = (frozenset(parties), *[entries[id(s)] for s in statements])
         derivation = self.kept.get(key)
         if derivation is None:
             if len(self.kept) >= self.limit:
@@ -184,10 +183,16 @@ class Derivations:
 
     def world(self, statements, sources, parties, facts=None):
         """A claim's derivation now, its stored form and origin sources, and its world-time timeline in
-        stored form: (Derivation, Fields, origin sources, [(published_from in microseconds, Fields, sources)])."""
-        now = self.derive([s for s in statements if is_active(s)], sources, parties, facts)
+        stored form: (Derivation, Fields, origin sources, [(published_from in microseconds, Fields, sources)]).
+
+        Each statement's part of the keys is made once: a claim's timeline has a step per publication
+        time, each derived from the statements published by then, so a claim with n statements made
+        about n * n / 2 of them otherwise.
+        """
+        entries = _key_entries(statements, facts or sources)
+        now = self.derive([s for s in statements if is_active(s)], sources, parties, facts, entries)
         steps = world_timeline(statements, sources, parties, current=now,
-                               derive=lambda counted: self.derive(counted, sources, parties, facts))
+                               derive=lambda counted: self.derive(counted, sources, parties, facts, entries))
         forms = [(timeline.micros(start, timeline.BEGINNING), *self.form(step)) for start, step in steps]
         return (now, *self.form(now), forms)
 
@@ -195,6 +200,14 @@ class Derivations:
         """(Fields, origin sources) of a derivation; kept ones are found by identity."""
         found = self.forms.get(id(derivation))
         return found if found is not None else (_fields_of(derivation), _origin_sources(derivation))
+
+
+def _key_entries(statements, facts):
+    """Each statement's part of a Derivations key, by id(statement): what derive_status reads of it."""
+    return {
+        id(s): (facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ())
+        for s in statements
+    }
 
 
 # One per process: what a worker derived for one write serves the next (bounded; see Derivations).
