@@ -157,44 +157,53 @@ class Derivations:
     Many claims share those (and a claim's early world-time steps often count a single
     statement), and derive_status is pure, so a kept derivation is never stale: a source
     changed since counts as other inputs. Each is kept with its stored form.
+
+    A key holds each statement's part as a number (`numbers`): a claim's timeline has a
+    step per publication time, each derived from the statements published by then, so a
+    claim with n statements hashes about n * n / 2 of them, cheaper as numbers.
     """
 
     def __init__(self, limit=DERIVATIONS_KEPT):
         self.limit = limit
-        self.kept = {}  # inputs -> Derivation
+        self.kept = {}  # (parties, statement numbers...) -> Derivation
+        self.numbers = {}  # a statement's part of a key (_key_entry) -> its number
         self.forms = {id(NOTHING_ACTIVE): (_fields_of(NOTHING_ACTIVE), frozenset())}  # id(Derivation) -> form
-
-    def derive(self, statements, sources, parties, facts=None, entries=None):
-        """derive_status of active statements, kept; `facts` maps source ids to their SourceFacts as plain
-        tuples (cheaper to hash, given per batch), else `sources` is used. `entries` holds each statement's
-        part of the key (by id(statement), see world), made once for the many derivations of one claim."""
-        if entries is None:
-            entries = _key_entries(statements, facts or sources)
-        key = (frozenset(parties), *[entries[id(s)] for s in statements])
-        derivation = self.kept.get(key)
-        if derivation is None:
-            if len(self.kept) >= self.limit:
-                self.kept.clear()
-                self.forms = {id(NOTHING_ACTIVE): self.forms[id(NOTHING_ACTIVE)]}
-            derivation = self.kept[key] = derive_status(statements, sources, parties)
-            # By identity: a kept derivation lives as long as its entry, and both are dropped together.
-            self.forms[id(derivation)] = (_fields_of(derivation), _origin_sources(derivation))
-        return derivation
 
     def world(self, statements, sources, parties, facts=None):
         """A claim's derivation now, its stored form and origin sources, and its world-time timeline in
         stored form: (Derivation, Fields, origin sources, [(published_from in microseconds, Fields, sources)]).
 
-        Each statement's part of the keys is made once: a claim's timeline has a step per publication
-        time, each derived from the statements published by then, so a claim with n statements made
-        about n * n / 2 of them otherwise.
+        `facts` maps source ids to their SourceFacts as plain tuples (cheaper to hash, given per
+        batch), else `sources` is used.
         """
-        entries = _key_entries(statements, facts or sources)
-        now = self.derive([s for s in statements if is_active(s)], sources, parties, facts, entries)
-        steps = world_timeline(statements, sources, parties, current=now,
-                               derive=lambda counted: self.derive(counted, sources, parties, facts, entries))
+        self._forget_if_full()
+        facts, numbers = facts or sources, self.numbers
+        number_of = {id(s): numbers.setdefault(_key_entry(s, facts), len(numbers)) for s in statements}
+        group = frozenset(parties)
+
+        def derive(counted):
+            return self._derive(counted, sources, parties, (group, *[number_of[id(s)] for s in counted]))
+
+        now = derive([s for s in statements if is_active(s)])
+        steps = world_timeline(statements, sources, parties, current=now, derive=derive)
         forms = [(timeline.micros(start, timeline.BEGINNING), *self.form(step)) for start, step in steps]
         return (now, *self.form(now), forms)
+
+    def _derive(self, statements, sources, parties, key):
+        derivation = self.kept.get(key)
+        if derivation is None:
+            derivation = self.kept[key] = derive_status(statements, sources, parties)
+            # By identity: a kept derivation lives as long as its entry, and both are dropped together.
+            self.forms[id(derivation)] = (_fields_of(derivation), _origin_sources(derivation))
+        return derivation
+
+    def _forget_if_full(self):
+        """Drop every kept derivation and number once either table is full: only between claims, so that the
+        numbers a claim's keys are made of mean the same until it is derived."""
+        if len(self.kept) >= self.limit or len(self.numbers) >= self.limit:
+            self.kept.clear()
+            self.numbers.clear()
+            self.forms = {id(NOTHING_ACTIVE): self.forms[id(NOTHING_ACTIVE)]}
 
     def form(self, derivation):
         """(Fields, origin sources) of a derivation; kept ones are found by identity."""
@@ -202,12 +211,10 @@ class Derivations:
         return found if found is not None else (_fields_of(derivation), _origin_sources(derivation))
 
 
-def _key_entries(statements, facts):
-    """Each statement's part of a Derivations key, by id(statement): what derive_status reads of it."""
-    return {
-        id(s): (facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ())
-        for s in statements
-    }
+def _key_entry(statement, facts):
+    """A statement's part of a Derivations key: what derive_status reads of it."""
+    s = statement
+    return facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ()
 
 
 # One per process: what a worker derived for one write serves the next (bounded; see Derivations).
