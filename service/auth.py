@@ -9,12 +9,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from copy import deepcopy
 
 from flask import current_app, g, request
+from flask_smorest.utils import deepupdate
 from peewee import IntegrityError
 
 from . import sql
-from .apidoc import documented
 from .clock import utcnow
 from .db import db
 from .models import Token
@@ -143,5 +144,21 @@ def requires(scope):
         # Reads are documented as open or token-bearing; writes as token-bearing only.
         security = [{}, {"bearerAuth": []}] if scope == "read" else [{"bearerAuth": []}]
         return documented(security=security)(wrapper)
+
+    return decorator
+
+
+def documented(**description):
+    """Decorate a view: what flask-smorest's Blueprint.doc adds to its OpenAPI operation, on the view itself.
+
+    flask-smorest wraps the view in a function that only calls it (through a lookup of the
+    current app), to hold a copy of the description; the view here gets that copy. Every
+    API view has two of these (its scope, here, and its operationId), run at every request.
+    """
+    def decorator(view):
+        apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        apidoc["manual_doc"] = deepupdate(deepcopy(apidoc.get("manual_doc", {})), description)
+        view._apidoc = apidoc
+        return view
 
     return decorator

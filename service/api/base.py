@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import idempotency
-from ..apidoc import documented
+from ..auth import documented
 from ..identifiers import MAX_ID, SLUG_PATTERN
 from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
 from ..query_cache import QueryCache
@@ -120,7 +120,7 @@ class Blueprint(flask_smorest.Blueprint):
 
     @staticmethod
     def doc(**kwargs):
-        """flask-smorest's doc, without a wrapper around the view at run time (service.apidoc)."""
+        """flask-smorest's doc, without a wrapper around the view at run time (service.auth.documented)."""
         return documented(**kwargs)
 
     @staticmethod
