@@ -9,9 +9,10 @@ import hashlib
 import hmac
 import re
 import secrets
+from copy import deepcopy
 
-import flask_smorest
 from flask import current_app, g, request
+from flask_smorest.utils import deepupdate
 from peewee import IntegrityError
 
 from . import sql
@@ -142,6 +143,22 @@ def requires(scope):
 
         # Reads are documented as open or token-bearing; writes as token-bearing only.
         security = [{}, {"bearerAuth": []}] if scope == "read" else [{"bearerAuth": []}]
-        return flask_smorest.Blueprint.doc(security=security)(wrapper)
+        return documented(security=security)(wrapper)
+
+    return decorator
+
+
+def documented(**description):
+    """Decorate a view: what flask-smorest's Blueprint.doc adds to its OpenAPI operation, on the view itself.
+
+    flask-smorest wraps the view in a function that only calls it (through a lookup of the
+    current app), to hold a copy of the description; the view here gets that copy. Every
+    API view has two of these (its scope, here, and its operationId), run at every request.
+    """
+    def decorator(view):
+        apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        apidoc["manual_doc"] = deepupdate(deepcopy(apidoc.get("manual_doc", {})), description)
+        view._apidoc = apidoc
+        return view
 
     return decorator

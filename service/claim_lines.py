@@ -148,3 +148,14 @@ def _time(field, value):
         return field.deserialize(value)
     except ValidationError:
         raise NotPlain from None
+
+
+def read_attribution(obj):
+    """What AttributionSchema loads of a plainly valid attribution (a POST's body: no line keys), or None, for the
+    schema to read (and word what is wrong)."""
+    if type(obj) is not dict or not ATTRIBUTION_KEYS.issuperset(obj):
+        return None
+    try:
+        return _attribution(obj)[0]
+    except NotPlain:
+        return None

@@ -157,44 +157,64 @@ class Derivations:
     Many claims share those (and a claim's early world-time steps often count a single
     statement), and derive_status is pure, so a kept derivation is never stale: a source
     changed since counts as other inputs. Each is kept with its stored form.
+
+    A key holds each statement's part as a number (`numbers`): a claim's timeline has a
+    step per publication time, each derived from the statements published by then, so a
+    claim with n statements hashes about n * n / 2 of them, cheaper as numbers.
     """
 
     def __init__(self, limit=DERIVATIONS_KEPT):
         self.limit = limit
-        self.kept = {}  # inputs -> Derivation
+        self.kept = {}  # (parties, statement numbers...) -> Derivation
+        self.numbers = {}  # a statement's part of a key (_key_entry) -> its number
         self.forms = {id(NOTHING_ACTIVE): (_fields_of(NOTHING_ACTIVE), frozenset())}  # id(Derivation) -> form
 
-    def derive(self, statements, sources, parties, facts=None):
-        """derive_status of active statements, kept; `facts` maps source ids to their SourceFacts as plain
-        tuples (cheaper to hash, given per batch), else `sources` is used."""
-        facts = facts or sources
-        key = (frozenset(parties), *[
-            (facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ())
-            for s in statements
-        ])
+    def world(self, statements, sources, parties, facts=None):
+        """A claim's derivation now, its stored form and origin sources, and its world-time timeline in
+        stored form: (Derivation, Fields, origin sources, [(published_from in microseconds, Fields, sources)]).
+
+        `facts` maps source ids to their SourceFacts as plain tuples (cheaper to hash, given per
+        batch), else `sources` is used.
+        """
+        self._forget_if_full()
+        facts, numbers = facts or sources, self.numbers
+        number_of = {id(s): numbers.setdefault(_key_entry(s, facts), len(numbers)) for s in statements}
+        group = frozenset(parties)
+
+        def derive(counted):
+            return self._derive(counted, sources, parties, (group, *[number_of[id(s)] for s in counted]))
+
+        now = derive([s for s in statements if is_active(s)])
+        steps = world_timeline(statements, sources, parties, current=now, derive=derive)
+        forms = [(timeline.micros(start, timeline.BEGINNING), *self.form(step)) for start, step in steps]
+        return (now, *self.form(now), forms)
+
+    def _derive(self, statements, sources, parties, key):
         derivation = self.kept.get(key)
         if derivation is None:
-            if len(self.kept) >= self.limit:
-                self.kept.clear()
-                self.forms = {id(NOTHING_ACTIVE): self.forms[id(NOTHING_ACTIVE)]}
             derivation = self.kept[key] = derive_status(statements, sources, parties)
             # By identity: a kept derivation lives as long as its entry, and both are dropped together.
             self.forms[id(derivation)] = (_fields_of(derivation), _origin_sources(derivation))
         return derivation
 
-    def world(self, statements, sources, parties, facts=None):
-        """A claim's derivation now, its stored form and origin sources, and its world-time timeline in
-        stored form: (Derivation, Fields, origin sources, [(published_from in microseconds, Fields, sources)])."""
-        now = self.derive([s for s in statements if is_active(s)], sources, parties, facts)
-        steps = world_timeline(statements, sources, parties, current=now,
-                               derive=lambda counted: self.derive(counted, sources, parties, facts))
-        forms = [(timeline.micros(start, timeline.BEGINNING), *self.form(step)) for start, step in steps]
-        return (now, *self.form(now), forms)
+    def _forget_if_full(self):
+        """Drop every kept derivation and number once either table is full: only between claims, so that the
+        numbers a claim's keys are made of mean the same until it is derived."""
+        if len(self.kept) >= self.limit or len(self.numbers) >= self.limit:
+            self.kept.clear()
+            self.numbers.clear()
+            self.forms = {id(NOTHING_ACTIVE): self.forms[id(NOTHING_ACTIVE)]}
 
     def form(self, derivation):
         """(Fields, origin sources) of a derivation; kept ones are found by identity."""
         found = self.forms.get(id(derivation))
         return found if found is not None else (_fields_of(derivation), _origin_sources(derivation))
+
+
+def _key_entry(statement, facts):
+    """A statement's part of a Derivations key: what derive_status reads of it."""
+    s = statement
+    return facts[s.source], s.stance, s.basis, s.confidence, tuple([facts[r] for r in s.via]) if s.via else ()
 
 
 # One per process: what a worker derived for one write serves the next (bounded; see Derivations).
@@ -275,10 +295,14 @@ def _store(changes, now, fresh, stored_worlds, claims=True):
 
 def _store_claims(changed, at):
     """Write the derived fields and updated_at of many claims with one prepared statement."""
-    names = (*timeline.DERIVED_FIELDS, "updated_at")
-    assignments = ", ".join(f'"{name}" = {sql.param()}' for name in names)
-    sql.run_many(f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {sql.param()}",
-                 [(*fields, at, claim_id) for claim_id, fields in changed])
+    sql.run_many(_claims_update(), [(*fields, at, claim_id) for claim_id, fields in changed])
+
+
+@sql.text_once
+def _claims_update(param):
+    """_store_claims' statement for a database's placeholder, made once."""
+    assignments = ", ".join(f'"{name}" = {param}' for name in (*timeline.DERIVED_FIELDS, "updated_at"))
+    return f"UPDATE {sql.table(Claim)} SET {assignments} WHERE id = {param}"
 
 
 def _lock_targets(claim_ids, at):
@@ -291,9 +315,14 @@ def _lock_targets(claim_ids, at):
 
 def _target_query(count):
     """The rows of `count` claims (by id, in id order) as Targets are made of, locked where rows are locked."""
+    return _target_text(count, is_postgresql())
+
+
+@sql.text_once
+def _target_text(param, count, locked):
     query = (f"SELECT id, parties, updated_at, {sql.columns(Claim, *timeline.DERIVED_FIELDS)} "
              f"FROM {sql.table(Claim)} WHERE id IN ({sql.marks(count)}) ORDER BY id")
-    return query + " FOR UPDATE" if is_postgresql() else query
+    return query + " FOR UPDATE" if locked else query
 
 
 def _targets(rows, at):
@@ -308,9 +337,14 @@ def _stored_worlds(claim_ids):
     """Each claim's stored world-time steps: claim id -> [(published_from, Fields)], oldest first."""
     worlds = {claim_id: [] for claim_id in claim_ids}
     for chunk in sql.chunks(claim_ids):
-        query = (f"SELECT claim_id, published_from, {sql.columns(WorldState, *timeline.DERIVED_FIELDS)} "
-                 f"FROM {sql.table(WorldState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
-                 "ORDER BY claim_id, published_from")
-        for claim_id, start, *derived in sql.rows(query, chunk):
+        for claim_id, start, *derived in sql.rows(_worlds_query(len(chunk)), chunk):
             worlds[claim_id].append((start, Fields(*derived)))
     return worlds
+
+
+@sql.text_once
+def _worlds_query(param, count):
+    """_stored_worlds' query of `count` claims."""
+    return (f"SELECT claim_id, published_from, {sql.columns(WorldState, *timeline.DERIVED_FIELDS)} "
+            f"FROM {sql.table(WorldState)} WHERE claim_id IN ({sql.marks(count)}) "
+            "ORDER BY claim_id, published_from")

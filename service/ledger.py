@@ -368,14 +368,17 @@ def _insert_attribution(claim_id, data, document, now):
               data["confidence"], data.get("quote"), published_at, now)
     fields = Attribution._meta.fields
     stored = [fields[name].db_value(value) for name, value in zip(INSERTED_FIELDS, values, strict=True)]
-    [(attribution_id,)] = sql.rows(
-        f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *INSERTED_FIELDS)}) "
-        f"VALUES ({sql.marks(len(stored))}) RETURNING id",
-        stored,
-    )
+    [(attribution_id,)] = sql.rows(_attribution_insert(), stored)
     via = data.get("via") or []
     sql.insert(Relay, ("attribution", "position", "source"), [(attribution_id, i, s) for i, s in enumerate(via)])
     return Recorded(attribution_id, (attribution_id, *stored, None, None))
+
+
+@sql.text_once
+def _attribution_insert(param):
+    """_insert_attribution's statement."""
+    return (f"INSERT INTO {sql.table(Attribution)} ({sql.columns(Attribution, *INSERTED_FIELDS)}) "
+            f"VALUES ({sql.marks(len(INSERTED_FIELDS))}) RETURNING id")
 
 
 def _usable_document(document_id, quote, prefix):
@@ -393,11 +396,16 @@ def _usable_document(document_id, quote, prefix):
 def _require_sources(fields_to_ids, share_lock=False):
     """Every referenced source must exist; Invalid names the field that cites a missing one."""
     wanted = sorted({i for ids in fields_to_ids.values() for i in ids})
-    query = f"SELECT id FROM {sql.table(Source)} WHERE id IN ({sql.marks(len(wanted))}) ORDER BY id"
-    if share_lock and db.obj.for_update:
-        query += " FOR SHARE"
+    query = _sources_query(len(wanted), share_lock and bool(db.obj.for_update))
     found = {source_id for (source_id,) in sql.rows(query, wanted)} if wanted else set()
     for field, ids in fields_to_ids.items():
         missing = [i for i in ids if i not in found]
         if missing:
             raise Invalid(field, f"Unknown source: {', '.join(missing)}.")
+
+
+@sql.text_once
+def _sources_query(param, count, share_lock):
+    """_require_sources' query of `count` sources, with FOR SHARE when `share_lock`."""
+    query = f"SELECT id FROM {sql.table(Source)} WHERE id IN ({sql.marks(count)}) ORDER BY id"
+    return query + " FOR SHARE" if share_lock else query

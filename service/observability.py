@@ -37,6 +37,10 @@ def assign_request_id():
     """before_request: the client's X-Request-ID when well formed, else a new one."""
     offered = request.environ.get(REQUEST_ID_ENVIRON, "")
     g.request_id = offered if WELL_FORMED_ID.fullmatch(offered) else secrets.token_hex(16)
+
+
+def start_timing():
+    """before_request (with metrics): when the request began, for its latency."""
     g.request_started = time.perf_counter()
 
 
@@ -86,6 +90,7 @@ def init_observability(app, read_guard):
     app.before_request(assign_request_id)
     if app.config["METRICS"]:
         init_metrics()
+        app.before_request(start_timing)
         app.after_request(record_metrics)
         app.add_url_rule("/metrics", "metrics", read_guard(serve_metrics), methods=["GET"])
     app.after_request(return_request_id)

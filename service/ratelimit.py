@@ -12,7 +12,7 @@ import time
 import limits
 from flask import current_app, g, request
 from flask_limiter import Limiter
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .problems import Problem, problem_response
@@ -61,19 +61,32 @@ def init_rate_limit(app):
         counter = MovingWindowRateLimiter(storage_from_string(app.config["RATE_LIMIT_STORAGE"]))
         strategy = lambda: counter  # noqa: E731
     if failures > 0:
-        app.extensions["reportedly.auth_failure_limit"] = (strategy, limits.parse(f"{failures} per {window} second"))
+        # Counted in this process's memory (no request limit, memory://), no failure is there to check until one is.
+        in_process = per_window <= 0 and isinstance(counter.storage, MemoryStorage)
+        app.extensions["reportedly.auth_failure_limit"] = AuthFailureLimit(
+            strategy, limits.parse(f"{failures} per {window} second"), in_process)
 
 
-def _auth_failure_limit():
-    strategy, item = current_app.extensions.get("reportedly.auth_failure_limit", (lambda: None, None))
-    return strategy(), item
+class AuthFailureLimit:
+    """The auth-failure limit of an app: its strategy (a function giving the limiter in use), the limit, and,
+    when the failures are counted in this process alone, whether one ever was."""
+
+    def __init__(self, strategy, item, in_process):
+        self.strategy, self.item = strategy, item
+        self.none_counted = in_process  # stays False when other processes count too: then every check asks
+
+    def limiter(self):
+        """The limiter that counts the failures, or None when none can be counted yet (so none need be checked)."""
+        return None if self.none_counted else self.strategy()
 
 
 def check_auth_failures():
     """Before a presented token is looked up: 429 if this address has failed authentication too often."""
-    strategy, item = _auth_failure_limit()
+    limit = current_app.extensions.get("reportedly.auth_failure_limit")
+    strategy = None if limit is None else limit.limiter()
     if strategy is None:
         return
+    item = limit.item
     address = f"auth-failure:{request.remote_addr}"
     if not strategy.test(item, address):
         reset_at, _ = strategy.get_window_stats(item, address)
@@ -83,6 +96,7 @@ def check_auth_failures():
 
 def count_auth_failure():
     """Count one failed authentication against the request's address."""
-    strategy, item = _auth_failure_limit()
-    if strategy is not None:
-        strategy.hit(item, f"auth-failure:{request.remote_addr}")
+    limit = current_app.extensions.get("reportedly.auth_failure_limit")
+    if limit is not None:
+        limit.none_counted = False
+        limit.strategy().hit(limit.item, f"auth-failure:{request.remote_addr}")

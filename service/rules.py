@@ -156,10 +156,12 @@ def world_timeline(statements, sources, parties, current=None, derive=None):
     """
     derive = derive or (lambda counted: derive_status(counted, sources, parties))
     active = [s for s in statements if is_active(s)]
-    times = sorted({published(s) for s in active})
+    published_at = [published(s) for s in active]  # once, not once a step
+    times = sorted(set(published_at))
     steps = [(None, NOTHING_ACTIVE)]
     # What derive_status(active, ..., published_before=moment) counts: the statements published by then.
-    steps += [(moment, derive([s for s in active if published(s) <= moment])) for moment in times[:-1]]
+    steps += [(moment, derive([s for s, at in zip(active, published_at, strict=True) if at <= moment]))
+              for moment in times[:-1]]
     if times:
         steps.append((times[-1], current or derive(active)))
     return steps

@@ -52,6 +52,19 @@ def _marks(param, count):
     return ", ".join([param] * count)
 
 
+def text_once(build):
+    """Decorate build(param, *args), which puts together SQL text for a placeholder: called with *args, it gives
+    the text for the database in use, put together once per placeholder and arguments (a write runs the same
+    few statements every time, whose text took longer to put together than some of them took to run)."""
+    made = functools.lru_cache(maxsize=256)(build)
+
+    @functools.wraps(build)
+    def text(*args):
+        return made(db.obj.param, *args)
+
+    return text
+
+
 def rows(sql, params=()):
     """Run a query and return its rows as tuples."""
     return list(db.obj.execute_sql(sql, params))
@@ -65,10 +78,14 @@ def select(model, where, params=(), lock=None):
 
 def select_rows(model, where, params=(), lock=None):
     """What select reads, as rows of every field of the model in their stored form (see instance)."""
+    return rows(_select_text(model, where, lock if lock and db.obj.for_update else None), params)
+
+
+@functools.lru_cache(maxsize=256)
+def _select_text(model, where, lock):
+    # Made once per shape: every request reads its token by the same query.
     query = f"SELECT {_every_column(model)} FROM {table(model)} WHERE {where}"
-    if lock and db.obj.for_update:
-        query += f" {lock}"
-    return rows(query, params)
+    return f"{query} {lock}" if lock else query
 
 
 @functools.cache
@@ -87,9 +104,15 @@ def run(sql, params=()):
 
 
 def insert(model, names, values):
-    """Insert rows of values already in their stored form (times as microseconds, JSON as text)."""
+    """Insert rows of values already in their stored form (times as microseconds, JSON as text); `names` a tuple."""
     if values:
-        run_many(f"INSERT INTO {table(model)} ({columns(model, *names)}) VALUES ({marks(len(names))})", values)
+        run_many(_insert_text(model, names, db.obj.param), values)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_text(model, names, param):
+    # Made once per table, columns and placeholder: a write inserts into the same few tables every time.
+    return f"INSERT INTO {table(model)} ({columns(model, *names)}) VALUES ({_marks(param, len(names))})"
 
 
 def run_many(sql, params):

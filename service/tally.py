@@ -105,11 +105,14 @@ def checkpoint_due():
     where the question costs a fraction of what it does after the commit, in a read
     snapshot of its own (a writer whose deltas it cannot see yet asks after them).
     """
-    [(gathered,)] = sql.rows(
-        f"SELECT (SELECT MAX(id) FROM {sql.table(TallyDelta)}) - COALESCE("
-        f"(SELECT through_id FROM {sql.table(TallyCheckpoint)} ORDER BY at DESC LIMIT 1), 0)"
-    )
+    [(gathered,)] = sql.rows(_gathered_query())
     return gathered is not None and gathered >= CHECKPOINT_EVERY
+
+
+@sql.text_once
+def _gathered_query(param):
+    return (f"SELECT (SELECT MAX(id) FROM {sql.table(TallyDelta)}) - COALESCE("
+            f"(SELECT through_id FROM {sql.table(TallyCheckpoint)} ORDER BY at DESC LIMIT 1), 0)")
 
 
 def checkpoint():

@@ -164,15 +164,31 @@ def store_states(states, at, fresh=False):
         return
     if not fresh:
         for chunk in chunks([target.id for target, _, _ in states]):
-            sql.run(f"UPDATE {sql.table(ClaimState)} SET valid_to = {sql.param()} "
-                    f"WHERE claim_id IN ({sql.marks(len(chunk))}) AND valid_to = {sql.param()}", [at, *chunk, FOREVER])
+            sql.run(_state_statements(len(chunk)).end, [at, *chunk, FOREVER])
         # A second change in one transaction replaces the first: no empty interval is kept.
         for chunk in chunks([target.id for target, _, _ in states if target.touched_now]):
-            sql.run(f"DELETE FROM {sql.table(ClaimState)} WHERE claim_id IN ({sql.marks(len(chunk))}) "
-                    f"AND valid_from = {sql.param()} AND valid_to = {sql.param()}", [*chunk, at, at])
+            sql.run(_state_statements(len(chunk)).drop_empty, [*chunk, at, at])
     sql.insert(ClaimState, ("claim", "valid_from", "valid_to", *DERIVED_FIELDS),
                [(target.id, at, FOREVER, *new) for target, new, _ in states])
     tally_states(states, at, fresh)
+
+
+class _StateStatements(NamedTuple):
+    """What store_states runs on the open states of some claims."""
+
+    end: str  # ends them
+    drop_empty: str  # deletes those that begin and end at the write's time
+
+
+@sql.text_once
+def _state_statements(param, count):
+    """store_states' statements on `count` claims."""
+    return _StateStatements(
+        end=(f"UPDATE {sql.table(ClaimState)} SET valid_to = {param} "
+             f"WHERE claim_id IN ({sql.marks(count)}) AND valid_to = {param}"),
+        drop_empty=(f"DELETE FROM {sql.table(ClaimState)} WHERE claim_id IN ({sql.marks(count)}) "
+                    f"AND valid_from = {param} AND valid_to = {param}"),
+    )
 
 
 def tally_states(states, at, fresh=False):
@@ -214,23 +230,42 @@ def store_worlds(worlds, stored=None, fresh=False):
         starts = [start for start, _, _ in worlds[claim_id]]
         spans += [(claim_id, start, end, fields, sources)
                   for (start, fields, sources), end in zip(worlds[claim_id], starts[1:] + [FOREVER], strict=True)]
-    one_step = f"WHERE claim_id = {sql.param()} AND published_from = {sql.param()}"
-    for model in (WorldState, WorldSource):
-        sql.run_many(f"DELETE FROM {sql.table(model)} {one_step}", changes.removed)
+    statements = _step_statements()
+    for statement in (statements.delete_state, statements.delete_sources):
+        sql.run_many(statement, changes.removed)
     sql.insert(WorldState, ("claim", "published_from", "published_to", *DERIVED_FIELDS),
                [(claim_id, start, end, *fields) for claim_id, start, end, fields, _ in spans])
-    assignments = ", ".join(f'"{name}" = {sql.param()}' for name in (*DERIVED_FIELDS, "published_to"))
-    sql.run_many(f"UPDATE {sql.table(WorldState)} SET {assignments} {one_step}", changes.updates)
-    sql.run_many(f"DELETE FROM {sql.table(WorldSource)} {one_step}",
-                 [(claim_id, start) for claim_id, start, _, _, _ in changes.respanned])
-    sql.run_many(f"UPDATE {sql.table(WorldSource)} SET published_to = {sql.param()} {one_step}",
-                 [(end, claim_id, start) for claim_id, start, end, _, _ in changes.reended])
+    sql.run_many(statements.update_state, changes.updates)
+    sql.run_many(statements.delete_sources, [(claim_id, start) for claim_id, start, _, _, _ in changes.respanned])
+    sql.run_many(statements.end_sources, [(end, claim_id, start) for claim_id, start, end, _, _ in changes.reended])
     spans = [(claim_id, start, end, fields.status, sources) for claim_id, start, end, fields, sources in spans]
     world_tally.replace_spans(lost, [span[1:] for span in spans + changes.respanned + changes.reended])
     sql.insert(WorldSource, ("claim", "published_from", "published_to", "status", "source"), [
         (claim_id, start, end, status, source)
         for claim_id, start, end, status, sources in spans + changes.respanned for source in sorted(sources)
     ])
+
+
+class _StepStatements(NamedTuple):
+    """What store_worlds runs on one step of a claim (by claim id and published_from)."""
+
+    delete_state: str
+    delete_sources: str
+    update_state: str  # its derived fields and end
+    end_sources: str  # its WorldSource rows' end
+
+
+@sql.text_once
+def _step_statements(param):
+    """store_worlds' statements for a database's placeholder, made once: every write runs them."""
+    one_step = f"WHERE claim_id = {param} AND published_from = {param}"
+    assignments = ", ".join(f'"{name}" = {param}' for name in (*DERIVED_FIELDS, "published_to"))
+    return _StepStatements(
+        delete_state=f"DELETE FROM {sql.table(WorldState)} {one_step}",
+        delete_sources=f"DELETE FROM {sql.table(WorldSource)} {one_step}",
+        update_state=f"UPDATE {sql.table(WorldState)} SET {assignments} {one_step}",
+        end_sources=f"UPDATE {sql.table(WorldSource)} SET published_to = {param} {one_step}",
+    )
 
 
 class _StepChanges(NamedTuple):

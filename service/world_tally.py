@@ -123,12 +123,16 @@ def _append(rows):
     """Append log rows (at, source, status, delta), then fold the log if it has grown enough."""
     if not rows:
         return
-    table = WorldTallyDelta._meta.table_name
-    sql.run_many(f"INSERT INTO {table} (at, source, status, delta) VALUES ({sql.marks(4)})", rows)
+    sql.run_many(_log_insert(), rows)
     # On SQLite the row just inserted has the highest id, and ids start again at 1 once a fold empties the log:
     # below FOLD_EVERY, fewer rows than that are there, and the count needs no query.
     if is_postgresql() or db.obj.connection().last_insert_rowid() >= FOLD_EVERY:
         fold_if_due()
+
+
+@sql.text_once
+def _log_insert(param):
+    return f"INSERT INTO {WorldTallyDelta._meta.table_name} (at, source, status, delta) VALUES ({sql.marks(4)})"
 
 
 def fold_if_due():

@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from .. import ledger, queries, reads
 from ..auth import requires
+from ..claim_lines import read_attribution
 from ..interchange import with_attribution_line
 from ..schemas import (
     AttributionPageSchema,
@@ -36,7 +37,7 @@ class ClaimAttributions(MethodView):
     @requires("write")
     @idempotent
     @blp.doc(operationId="createAttribution")
-    @blp.arguments(AttributionSchema, example=examples.ATTRIBUTION)
+    @blp.arguments(AttributionSchema, example=examples.ATTRIBUTION, plain=read_attribution)
     @blp.response(201, AttributionResultSchema)
     def post(self, data, claim_id):
         """Attribute the claim to a source; answers with the claim's new status.

@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import idempotency
+from ..auth import documented
 from ..identifiers import MAX_ID, SLUG_PATTERN
 from ..problems import PROBLEM_MEDIA_TYPE, Problem, ProblemSchema, handle_http_exception
 from ..query_cache import QueryCache
@@ -76,9 +77,20 @@ class StrictJSONParser(FlaskParser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._queries = QueryCache()
+        self._plain_readers = {}  # body schema -> its quick reader (see read_plainly)
+
+    def read_plainly(self, schema, reader):
+        """Read a JSON body for `schema` with `reader` first: what the schema would load of a plainly valid body,
+        or None, and then the schema reads it (so every error is worded by marshmallow, as before)."""
+        self._plain_readers[schema] = reader
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
-        """webargs' parse; a query string loaded before gives its arguments again without marshmallow."""
+        """webargs' parse; a plainly valid body with a quick reader, and a query string loaded before, are read
+        without marshmallow."""
+        if location == "json":
+            reader = self._plain_readers.get(argmap)
+            loaded = None if reader is None else reader(self._raw_load_json(request))
+            return super().parse(argmap, req, location=location, **kwargs) if loaded is None else loaded
         if location not in ("query", "querystring") or not isinstance(argmap, Schema):
             return super().parse(argmap, req, location=location, **kwargs)
         parse = super().parse
@@ -97,10 +109,19 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with the strict JSON parser, and If-None-Match compared weakly (RFC 9110 13.1.2)."""
     ARGUMENTS_PARSER = StrictJSONParser()
 
-    def arguments(self, schema, **kwargs):
+    def arguments(self, schema, *, plain=None, **kwargs):
         """flask-smorest's arguments, with one schema instance for the view's life: given a class, webargs
-        would build a new instance (and copy every field) on each request."""
-        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+        would build a new instance (and copy every field) on each request. `plain` reads a plainly valid
+        JSON body as the schema would (StrictJSONParser.read_plainly)."""
+        schema = schema() if isinstance(schema, type) else schema
+        if plain is not None:
+            self.ARGUMENTS_PARSER.read_plainly(schema, plain)
+        return super().arguments(schema, **kwargs)
+
+    @staticmethod
+    def doc(**kwargs):
+        """flask-smorest's doc, without a wrapper around the view at run time (service.auth.documented)."""
+        return documented(**kwargs)
 
     @staticmethod
     def _generate_etag(etag_data, extra_data=None):
