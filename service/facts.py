@@ -68,15 +68,10 @@ def _statements_query(param, count, known_by):
 
 
 def _statement(id_, via, source, stance, basis, confidence, recorded, published, retracted):
-    # Filled in directly, every field in its order, as service.creation makes one: the frozen dataclass's
-    # __init__ sets each field through object.__setattr__ (about 2 us; every write reads its claims' statements).
-    statement = object.__new__(Statement)
-    vars(statement).update(
-        id=id_, source=source, stance=stance, basis=basis, confidence=confidence, recorded_at=from_micros(recorded),
-        via=via, published_at=None if published is None else from_micros(published),
-        retracted_at=None if retracted is None else from_micros(retracted),
+    return Statement.filled(
+        id_, source, stance, basis, confidence, from_micros(recorded), via,
+        None if published is None else from_micros(published), None if retracted is None else from_micros(retracted),
     )
-    return statement
 
 
 def relays_by_attribution(attribution_ids):
