@@ -88,6 +88,8 @@ def sign_in(page, site, scope):
 
 
 def claim_ids(page):
+    """The board's claim ids, once the page a click led to has loaded (evaluate_all does not wait, as locators do)."""
+    page.wait_for_load_state("load")
     return [int(x) for x in page.locator("li.claim-row").evaluate_all("rows => rows.map(r => r.dataset.claim)")]
 
 
