@@ -106,11 +106,11 @@ def run(sql, params=()):
 def insert(model, names, values):
     """Insert rows of values already in their stored form (times as microseconds, JSON as text); `names` a tuple."""
     if values:
-        run_many(_insert_text(model, names, db.obj.param), values)
+        run_many(_insert_text(model, names), values)
 
 
-@functools.lru_cache(maxsize=256)
-def _insert_text(model, names, param):
+@text_once
+def _insert_text(param, model, names):
     # Made once per table, columns and placeholder: a write inserts into the same few tables every time.
     return f"INSERT INTO {table(model)} ({columns(model, *names)}) VALUES ({_marks(param, len(names))})"
 
