@@ -74,14 +74,22 @@ def _claims_published_before(_, params):
 
 
 def _attributions(shape, params):
-    """Params: the claim ids (or attribution ids), then the knowledge time when the shape has one."""
-    key, known_by = shape
+    """Params: the claim ids (or attribution ids), then the knowledge time when the shape has one. A `named`
+    shape adds the names now of the attribution's source and of the relay's."""
+    key, known_by, named = shape
     query = (
         Attribution.select(*ATTRIBUTION_FIELDS, Relay.source)
         .join(Relay, JOIN.LEFT_OUTER, on=(Relay.attribution == Attribution.id))
         .where(getattr(Attribution, key).in_(params[:-1] if known_by else params))
         .order_by(Attribution.id, Relay.position)
     )
+    if named:
+        source, relayer = Source.alias(), Source.alias()
+        query = (
+            query.select_extend(source.name, relayer.name)
+            .join_from(Attribution, source, on=(source.id == Attribution.source))
+            .join_from(Relay, relayer, JOIN.LEFT_OUTER, on=(relayer.id == Relay.source))
+        )
     return query.where(Attribution.recorded_at <= params[-1]) if known_by else query
 
 
@@ -179,22 +187,35 @@ def claim_views(ids, as_of=None, published_before=None, stored_json=False):
     return [views[i] for i in ids if i in views]
 
 
-def attribution_views(claim_ids, as_of=None):
+def attribution_views(claim_ids, as_of=None, names=None):
     """The attributions of these claims in the public shape, oldest first, keyed by claim id; at a knowledge
-    time only those recorded by then, and a retraction only if it came by then."""
+    time only those recorded by then, and a retraction only if it came by then.
+
+    Given a dict, `names` is filled with the names now of every source the attributions name or relay through,
+    read in the same query (a claim's attribution line needs no other)."""
     by_claim = {claim_id: [] for claim_id in claim_ids}
     if not by_claim:
         return by_claim
     at = None if as_of is None else to_micros(as_of)
     params = list(by_claim) if at is None else [*by_claim, at]
-    for view in _attribution_rows(sql.compiled_rows(_attributions, params, ("claim", at is not None)), at):
+    rows = sql.compiled_rows(_attributions, params, ("claim", at is not None, names is not None))
+    for view in _attribution_rows(rows if names is None else _named(rows, names), at):
         by_claim[view["claim_id"]].append(view)
     return by_claim
 
 
+def _named(rows, names):
+    """Rows of a named _attributions shape in the plain shape, the names they end with put in `names`."""
+    for *row, source_name, relay_name in rows:
+        names[row[2]] = source_name
+        if row[-1] is not None:
+            names[row[-1]] = relay_name
+        yield row
+
+
 def attribution_view(attribution_id):
     """One attribution in the public shape now."""
-    [view] = _attribution_rows(sql.compiled_rows(_attributions, [attribution_id], ("id", False)))
+    [view] = _attribution_rows(sql.compiled_rows(_attributions, [attribution_id], ("id", False, False)))
     return view
 
 

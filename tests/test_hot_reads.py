@@ -64,3 +64,30 @@ def test_a_page_passes_on_stored_json_in_the_bytes_a_fresh_encoding_gives(ledger
     [item] = orjson.loads(body)["items"]
     assert item["subjects"] == subjects
     assert item == {name: value for name, value in ledger.get(f"/v1/claims/{claim['id']}").items() if name in item}
+
+
+def test_a_claim_is_read_in_two_statements_and_its_line_names_its_sources_as_they_are_named_now(ledger, app,
+                                                                                               monkeypatch):
+    """The claim, then its attributions with the names of their sources and relays: the line needs no third."""
+    ledger.source("kcna", reliability="D", affiliation="dprk-state", name="KCNA", kind="state_media")
+    ledger.source("nyt", name="The New York Times")
+    ledger.source("yonhap", name="Yonhap", kind="wire_service")
+    claim = ledger.claim("Kim left.", attributions=[
+        {"source": "kcna", "via": ["nyt"], "stance": "supports", "basis": "documentary", "confidence": 0.9}])
+    ledger.attribute(claim["id"], "yonhap")
+    etag = ledger.client.get("/v1/sources/nyt").headers["ETag"]
+    renamed = ledger.client.patch("/v1/sources/nyt", json={"name": "The Times"},
+                                  headers={**ledger.auth(), "If-Match": etag})
+    assert renamed.status_code == 200
+    database = app.extensions["reportedly.db"]
+    statements, execute = [], database.execute_sql
+    monkeypatch.setattr(database, "execute_sql", lambda sql, *args, **kwargs: statements.append(sql) or execute(
+        sql, *args, **kwargs))
+
+    read = ledger.get(f"/v1/claims/{claim['id']}")
+
+    assert len(statements) == 2, statements
+    assert "The Times" in read["attribution_line"] and "The New York Times" not in read["attribution_line"]
+    assert "KCNA" in read["attribution_line"] and "Yonhap" in read["attribution_line"]
+    monkeypatch.undo()
+    assert read == ledger.get(f"/v1/claims/{claim['id']}", published_before="2999-01-01T00:00:00Z")

@@ -85,10 +85,12 @@ class ClaimItem(MethodView):
             review = claim_review(claim_id, settings())
             blp.set_etag(review)
             return jsonld_response(review)
-        view = queries.get_claim(claim_id, args.get("as_of"), args.get("published_before"))
+        names = {}
+        view = queries.get_claim(claim_id, args.get("as_of"), args.get("published_before"), names)
         # The ETag is the representation's in every language: If-Match works whatever `lang` was read.
         blp.set_etag(view)
-        return json_response(with_attribution_line(view, args["lang"], args.get("as_of"), args.get("published_before")))
+        return json_response(with_attribution_line(view, args["lang"], args.get("as_of"), args.get("published_before"),
+                                                   names))
 
     @requires("write")
     @blp.doc(operationId="updateClaim")
