@@ -87,7 +87,7 @@ def _attributions(shape, params):
         source, relayer = Source.alias(), Source.alias()
         query = (
             query.select_extend(source.name, relayer.name)
-            .join_from(Attribution, source, on=(source.id == Attribution.source))
+            .join_from(Attribution, source, JOIN.LEFT_OUTER, on=(source.id == Attribution.source))
             .join_from(Relay, relayer, JOIN.LEFT_OUTER, on=(relayer.id == Relay.source))
         )
     return query.where(Attribution.recorded_at <= params[-1]) if known_by else query
