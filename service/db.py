@@ -32,6 +32,14 @@ SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 LOCKING_STATEMENT = re.compile(r"\bFOR (?:UPDATE|SHARE)\b|\bpg_advisory_xact_lock\(|^LOCK TABLE ")
 
 
+def takes_locks(sql):
+    """Whether a statement is a LOCKING_STATEMENT. Plain substring tests first: the expression alone, which tries
+    each word boundary of the text, took 8 µs on a short statement and 39 µs on a claim's attributions query,
+    and every statement of every request on PostgreSQL asked it."""
+    return (("FOR " in sql or "pg_advisory_xact_lock(" in sql or sql.startswith("LOCK TABLE "))
+            and LOCKING_STATEMENT.search(sql) is not None)
+
+
 class LedgerSQLite(APSWDatabase):
     """APSW's database whose writers take turns and whose durable commits sync the WAL outside the write lock
     (service.sqlite_writes); the waits for the turn and for BEGIN IMMEDIATE are timed as one lock wait."""
@@ -126,7 +134,7 @@ class LedgerPostgreSQL(PooledPostgresqlDatabase):
         return super()._is_closed(conn)
 
     def execute_sql(self, sql, params=None):
-        if not LOCKING_STATEMENT.search(sql):
+        if not takes_locks(sql):
             return super().execute_sql(sql, params)
         started = time.perf_counter()
         try:

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from service.auth import create_token
-from service.db import db
+from service.db import db, takes_locks
 from service.metrics import metrics_text
 from service.models import TallyDelta
 from service.observability import JsonFormatter, RequestIdFilter
@@ -109,6 +109,22 @@ def test_a_write_that_waits_for_a_lock_is_counted_with_its_wait(fresh_database):
     assert metric(after, f"{waits}_count") >= metric(before, f"{waits}_count") + 1
     # Not a timing of the service: the write cannot have had the lock before the holder let it go.
     assert metric(after, f"{waits}_sum") - metric(before, f"{waits}_sum") >= HOLD_SECONDS / 2
+
+
+@pytest.mark.parametrize(("sql", "locks"), [
+    ('SELECT "id" FROM "source" WHERE id IN (%s) ORDER BY id FOR SHARE', True),
+    ('SELECT * FROM "claim" WHERE id = %s FOR UPDATE', True),
+    ("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", True),
+    ('LOCK TABLE "tally_delta" IN SHARE ROW EXCLUSIVE MODE', True),
+    ('UPDATE "claim_state" SET valid_to = %s WHERE claim_id IN (%s) AND valid_to = %s', False),
+    ('SELECT "t1"."id" FROM "claim" AS "t1" WHERE ("t1"."text" = %s)', False),
+    ("SELECT 'FOR UPDATES' AS platform_for_update, 'FORMAT' FROM source", False),
+    ("SELECT 1 -- LOCK TABLE later", False),
+    ("SELECT pg_advisory_xact_lock_shared(1)", False),
+])
+def test_statements_that_wait_for_other_writers_are_told_apart(sql, locks):
+    """Only what takes a row, advisory or table lock is timed as a wait for the write lock."""
+    assert takes_locks(sql) is locks
 
 
 def test_a_write_that_gives_up_waiting_is_counted_busy(tmp_path):
