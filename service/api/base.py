@@ -63,8 +63,9 @@ def read_body(req):
     except (ParseException, OSError):  # gunicorn's bad chunk size or early end; werkzeug's IOError likewise
         raise Problem(400, "The request body is malformed (chunked encoding).") from None
     limit = req.max_content_length
-    # Werkzeug stops reading a body without Content-Length at the limit instead of raising.
-    if req.content_length is None and limit is not None and len(data) >= limit:
+    # Werkzeug stops reading a body without Content-Length at the limit instead of raising. (The length first:
+    # req.content_length parses the headers again, at every call.)
+    if limit is not None and len(data) >= limit and req.content_length is None:
         raise RequestEntityTooLarge()
     return data
 

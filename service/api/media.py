@@ -1,9 +1,12 @@
 """Media types beyond JSON: content negotiation, CSV streaming and JSON-LD responses, and their OpenAPI shapes."""
 
+import functools
 import itertools
 import json
 
 from flask import Response, current_app, request, stream_with_context
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from ..db import borrow, give_back
 from ..formats.csv import csv_chunks
@@ -19,7 +22,14 @@ SETTINGS = ("PUBLIC_URL", "PUBLISHER_NAME", "PUBLISHER_URL")
 
 def wants(media_type):
     """Whether the client's Accept header prefers `media_type` to JSON (JSON wins ties and */*)."""
-    return request.accept_mimetypes.best_match([JSON, media_type]) == media_type
+    return _prefers(request.environ.get("HTTP_ACCEPT"), media_type)  # the header, as request.accept_mimetypes reads it
+
+
+@functools.lru_cache(maxsize=256)
+def _prefers(accept, media_type):
+    # Decided once per Accept header and media type: clients send the same few headers, which werkzeug
+    # would parse again at every request.
+    return parse_accept_header(accept, MIMEAccept).best_match([JSON, media_type]) == media_type
 
 
 def settings():
