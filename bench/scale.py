@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service import create_app, ledger  # noqa: E402
+from service import create_app, source_writes  # noqa: E402
 from service.auth import create_token  # noqa: E402
 from service.db import close_all, db  # noqa: E402
 from service.migrations import migrate  # noqa: E402
@@ -93,7 +93,7 @@ def build(database_url, size, folder):
     run_import(database_url, folder / "second.ndjson")
     with db.connection_context():
         for source in POOL[: len(POOL) // 20]:  # 5% of the pool re-graded
-            ledger.update_source(source, {"reliability": "E"})
+            source_writes.update_source(source, {"reliability": "E"})
         token = create_token(f"bench-{uuid.uuid4().hex[:6]}", "write")
     return app, middle, time.perf_counter() - started, token
 
@@ -130,7 +130,7 @@ def measure(database_url, size, folder):
     with db.connection_context():
         for name, source in (("re-grade behind 1%", "hundredth"), ("re-grade behind 10%", "tenth")):
             begin = time.perf_counter()
-            ledger.update_source(source, {"reliability": "A"})
+            source_writes.update_source(source, {"reliability": "A"})
             results[name] = ((time.perf_counter() - begin) * 1000, None)
     results["peak RSS, this process (MiB)"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, None)
     results.update(regrade_job(database_url, client, token, size))
@@ -141,7 +141,7 @@ def measure(database_url, size, folder):
 def regrade_job(database_url, client, token, size):
     """Re-grade the source behind every claim as a job in its own process, with a writer beside it."""
     with db.connection_context():
-        _, job = ledger.request_source_change("wire", {"reliability": "A"}, inline_limit=0)
+        _, job = source_writes.request_source_change("wire", {"reliability": "A"}, inline_limit=0)
     writes, stop = [], threading.Event()
 
     def write():

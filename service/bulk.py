@@ -11,7 +11,7 @@ always lists exactly the batches that were written.
 import contextlib
 import gc
 
-from . import creation, ledger, timeline
+from . import creation, ledger, source_writes, timeline
 from .bulk_lines import BatchFailed, TooLong, line_error, parse_line, read_lines
 from .clock import utcnow
 from .db import checkpoints_beside, db, is_postgresql, page_cache
@@ -195,7 +195,7 @@ class Import:
             claims = []
             with _as_line_error(number):
                 if kind == "source":
-                    tally["sources"].append(ledger.create_source(data).id)
+                    tally["sources"].append(source_writes.create_source(data).id)
                 else:
                     tally["documents"].append(self._write_document(number, data, extras))
         return self._write_claims(claims, tally) or at

@@ -1,7 +1,7 @@
 """Jobs: changes too large for one request, applied by a process of their own (`python -m service.jobs ID`).
 
 A source change behind more claims than REGRADE_INLINE_LIMIT is queued as a Job
-by ledger.request_source_change; start() launches a process that applies it
+by source_writes.request_source_change; start() launches a process that applies it
 through the same ledger function a small change uses, in one transaction, so
 every reader sees the change whole or not at all and all its history entries
 carry one time. The job row tells a client polling it where it stands, and
@@ -18,9 +18,9 @@ from .clock import utcnow
 from .config import DEFAULTS, load_config
 from .db import close_all, db, init_database
 from .errors import LedgerError
-from .ledger import update_source
 from .metrics import init_metrics, observe_job
 from .models import Job
+from .source_writes import update_source
 
 RUNNERS = {"source_change": lambda job, progress: update_source(job.subject, job.changes, progress=progress)}
 

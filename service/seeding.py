@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from . import ledger
+from . import ledger, source_writes
 from .models import Claim, Document, Source
 from .schemas import ClaimSchema, DocumentSchema, SourceSchema
 
@@ -29,7 +29,7 @@ def load_seed(seed):
     added = {"sources": 0, "documents": 0, "claims": 0}
     for source in seed.get("sources", []):
         if Source.get_or_none(Source.id == source["id"]) is None:
-            ledger.create_source(SourceSchema().load(source))
+            source_writes.create_source(SourceSchema().load(source))
             added["sources"] += 1
     documents = {}
     for document in seed.get("documents", []):

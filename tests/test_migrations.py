@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service import ledger
+from service import ledger, source_writes
 from service.auth import create_token
 from service.db import db
 from service.migrations import LATEST, NAMES, current_version, migrate, runner
@@ -63,7 +63,7 @@ def test_a_version_2_database_with_data_gets_its_timelines(fresh_database):
     with db.connection_context():
         load_seeds(SEEDS)
         [arms] = Claim.select().where(Claim.text.contains("artillery"))
-        ledger.update_source("nyt", {"reliability": "E"})
+        source_writes.update_source("nyt", {"reliability": "E"})
         ledger.retract_attribution(arms.attributions[0].id, "misread")
         ledger.update_claim(arms.id, {"subjects": ["Artillery"]}, lambda claim: None)
         inputs = snapshot([m for m in MODELS if m.__name__ in INPUTS])

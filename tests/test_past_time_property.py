@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import ledger, queries, world_tally
+from service import ledger, queries, source_writes, world_tally
 from service.db import db
 from service.errors import Conflict, Invalid
 from service.facts import derive_many
@@ -50,7 +50,7 @@ class Story:
     def __init__(self):
         self.claims, self.attributions, self.documents, self.moments = [], [], [], []
         for source_id, grade, affiliation in SOURCES:
-            ledger.create_source({"id": source_id, "name": source_id.title(), "kind": "other",
+            source_writes.create_source({"id": source_id, "name": source_id.title(), "kind": "other",
                                   "reliability": grade, "affiliation": affiliation})
 
     def apply(self, operation):
@@ -81,10 +81,10 @@ class Story:
             ledger.retract_attribution(self.attributions[index % len(self.attributions)], "withdrawn")
 
     def regrade(self, source, grade):
-        ledger.update_source(source, {"reliability": grade})
+        source_writes.update_source(source, {"reliability": grade})
 
     def regroup(self, source, grouped):
-        ledger.update_source(source, {"affiliation": "west-press" if grouped else None})
+        source_writes.update_source(source, {"affiliation": "west-press" if grouped else None})
 
     def reparty(self, index, party):
         if self.claims:

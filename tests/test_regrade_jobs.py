@@ -3,7 +3,7 @@
 import threading
 import time
 
-from service import jobs, ledger, progress
+from service import jobs, progress, source_writes
 from service.db import db
 from service.models import HistoryEntry, Job
 from service.verify import verify_ledger
@@ -69,7 +69,7 @@ def test_a_small_regrade_is_applied_in_the_request(database_url):
 def test_a_second_change_waits_for_the_pending_job(database_url):
     app, client, helper, claims = regrade_world(database_url, None, inline_limit=3)
     with db.connection_context():
-        _, job = ledger.request_source_change("nyt", {"reliability": "C"}, inline_limit=3)
+        _, job = source_writes.request_source_change("nyt", {"reliability": "C"}, inline_limit=3)
         assert job.state == "queued"
     response = patch_source(client, helper, {"reliability": "E"})
     assert response.status_code == 409 and response.mimetype == "application/problem+json"
@@ -81,10 +81,10 @@ def test_a_second_change_waits_for_the_pending_job(database_url):
 
 def test_a_running_job_tells_how_far_it_has_got(database_url, monkeypatch):
     app, client, helper, claims = regrade_world(database_url, None, inline_limit=3)
-    monkeypatch.setattr(ledger, "REDERIVE_BATCH", 2)
+    monkeypatch.setattr(source_writes, "REDERIVE_BATCH", 2)
     monkeypatch.setattr(progress, "REPORT_EVERY", 0)
     with db.connection_context():
-        _, job = ledger.request_source_change("nyt", {"reliability": "E"}, inline_limit=3)
+        _, job = source_writes.request_source_change("nyt", {"reliability": "E"}, inline_limit=3)
     seen = []
     report = progress.Reporter.__call__
 

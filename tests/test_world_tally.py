@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service import ledger, tally, world_tally
+from service import ledger, source_writes, tally, world_tally
 from service.clock import BEGINNING, from_micros, to_micros
 from service.db import db
 from service.migrations import NAMES, migrate, runner
@@ -59,7 +59,7 @@ def write_story(client):
     """Claims whose world timelines start at BEGINNING, at bucket edges and beside them, then rewrites of the past."""
     for source_id, grade, affiliation in (("nyt", "B", None), ("reuters", "A", None), ("blog", "E", None),
                                           ("kcna", "D", "dprk-state"), ("heraldo", "C", None)):
-        ledger.create_source({"id": source_id, "name": source_id.title(), "kind": "other", "reliability": grade,
+        source_writes.create_source({"id": source_id, "name": source_id.title(), "kind": "other", "reliability": grade,
                               "affiliation": affiliation})
 
     def claim(text, *attributions):
@@ -87,8 +87,8 @@ def write_story(client):
     assert_counts_true(client)
     ledger.retract_attribution(denial, "withdrawn")
     assert_counts_true(client)
-    ledger.update_source("reuters", {"reliability": "E"})
-    ledger.update_source("heraldo", {"affiliation": "dprk-state"})
+    source_writes.update_source("reuters", {"reliability": "E"})
+    source_writes.update_source("heraldo", {"affiliation": "dprk-state"})
     assert_counts_true(client)
 
 

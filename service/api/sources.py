@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import current_app
 from flask.views import MethodView
 
-from .. import jobs, ledger, queries
+from .. import jobs, queries, source_writes
 from ..auth import requires
 from ..schemas import JobSchema, NoQuerySchema, PageQuerySchema, SourcePageSchema, SourcePatchSchema, SourceSchema
 from . import examples
@@ -40,7 +40,7 @@ class Sources(MethodView):
         Sources sharing an `affiliation` form one origin group: they are not independent of each
         other. Grades A to C count as credible. An existing id is 409. Needs the `admin` scope.
         """
-        source = ledger.create_source(data)
+        source = source_writes.create_source(data)
         return source, 201, {"Location": f"/v1/sources/{source.id}"}
 
 
@@ -72,7 +72,7 @@ class SourceItem(MethodView):
         claims are affected the answer is 202 with a job that applies the change whole. Without
         `If-Match` the answer is 428; with a stale one, 412. Needs the `admin` scope.
         """
-        source, job = ledger.request_source_change(
+        source, job = source_writes.request_source_change(
             source_id, changes, lambda source: blp.check_etag(source, SourceSchema),
             inline_limit=current_app.config["REGRADE_INLINE_LIMIT"],
             lease=timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"]),

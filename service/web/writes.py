@@ -2,7 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 
-from .. import ledger
+from .. import ledger, source_writes
 from ..rules import BASES, STANCES
 from ..schemas import AttributionSchema, ClaimPatchSchema, ClaimSchema, RetractionSchema, SourcePatchSchema
 from . import blp
@@ -118,7 +118,7 @@ def regrade_source(source_id):
     """Give a source a new reliability grade; its claims are re-derived."""
     try:
         changes = SourcePatchSchema(partial=True).load(form_data(request.form, ("reliability",)))
-        ledger.update_source(source_id, changes, unchanged_since(request.form.get("version", "")))
+        source_writes.update_source(source_id, changes, unchanged_since(request.form.get("version", "")))
     except REFUSALS as error:
         outcome = refusal(error)
         return render_source(source_id, outcome, outcome.status)
