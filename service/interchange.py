@@ -124,7 +124,8 @@ def _repair_legacy_origins(views):
 
 def claim_review(claim_id, settings):
     """The ClaimReview of one claim as it stands now."""
-    view = with_attribution_line(get_claim(claim_id))
+    names = {}
+    view = with_attribution_line(get_claim(claim_id, names=names), source_names=names)
     sources, documents = _sources_and_documents([view["attributions"]])
     return claimreview.claim_review(view, sources, documents, settings)
 

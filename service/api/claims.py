@@ -59,7 +59,8 @@ class Claims(MethodView):
         history entry is written. Parties must be known origin groups. Needs the `write` scope.
         """
         claim = ledger.create_claim(data)
-        view = with_attribution_line(queries.get_claim(claim.id), query["lang"])
+        names = {}
+        view = with_attribution_line(queries.get_claim(claim.id, names=names), query["lang"], source_names=names)
         return view, 201, {"Location": f"/v1/claims/{claim.id}"}
 
 
@@ -90,7 +91,7 @@ class ClaimItem(MethodView):
         # The ETag is the representation's in every language: If-Match works whatever `lang` was read.
         blp.set_etag(view)
         return json_response(with_attribution_line(view, args["lang"], args.get("as_of"), args.get("published_before"),
-                                                   names))
+                                                   source_names=names))
 
     @requires("write")
     @blp.doc(operationId="updateClaim")
@@ -107,9 +108,10 @@ class ClaimItem(MethodView):
         ledger.update_claim(
             claim_id, changes, lambda claim: blp.check_etag(queries.get_claim(claim.id))
         )
-        view = queries.get_claim(claim_id)
+        names = {}
+        view = queries.get_claim(claim_id, names=names)
         blp.set_etag(view)
-        return with_attribution_line(view, query["lang"])
+        return with_attribution_line(view, query["lang"], source_names=names)
 
 
 @blp.route("/<id:claim_id>/history")
