@@ -11,7 +11,7 @@ from .api.docs import STATIC_URL
 from .api.openapi import spec_options
 from .config import load_config
 from .db import borrow, give_back, init_database
-from .http_headers import add_security_headers
+from .http_headers import AnswerHeaders
 from .problems import register_error_handlers
 from .web import register_web
 
@@ -38,7 +38,8 @@ class App(Flask):
 
 
 def create_app(config=None, with_database=True):
-    """Build the application: config, database, observability, request hooks, API, web pages, error handlers.
+    """Build the application: config, database, observability, answer headers, request hooks, API, web pages,
+    error handlers.
 
     `with_database=False` builds the app only to describe it (the OpenAPI document): no database is set up.
     """
@@ -46,6 +47,7 @@ def create_app(config=None, with_database=True):
     configure(app, config)
     observability.init_observability(app, read_guard=auth.requires("read"))
     trust_proxies(app)
+    app.wsgi_app = AnswerHeaders(app.wsgi_app)
     if with_database:
         app.extensions["reportedly.db"] = init_database(app.config)
         register_request_hooks(app)
@@ -83,12 +85,11 @@ def trust_proxies(app):
 
 
 def register_request_hooks(app):
-    """Per request, in order: borrow the connection, authenticate (failures limited first), rate-limit;
-    security headers on the answer; give the connection back."""
+    """Per request, in order: borrow the connection, authenticate (failures limited first), rate-limit; give the
+    connection back."""
     app.before_request(_borrow_connection)
     app.before_request(auth.authenticate)
     ratelimit.init_rate_limit(app)
-    app.after_request(add_security_headers)
     app.teardown_request(_give_back_connection)
 
 

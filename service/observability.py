@@ -14,6 +14,7 @@ from .metrics import METRICS, init_metrics, metrics_text
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # read from the WSGI environ: a missing header costs Werkzeug an exception
+REQUEST_ID_KEY = "reportedly.request_id"  # where the WSGI environ keeps the request's id (service.http_headers)
 # A client's id is kept only when it is short and plain: nothing that could forge a log line.
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -25,7 +26,7 @@ REFUSED_REQUEST_ID = contextvars.ContextVar("refused_request_id", default=None)
 
 def current_request_id():
     """The id of the request being served (or refused by gunicorn), or None outside a request."""
-    return g.get("request_id") if has_request_context() else REFUSED_REQUEST_ID.get()
+    return request.environ.get(REQUEST_ID_KEY) if has_request_context() else REFUSED_REQUEST_ID.get()
 
 
 def refusing_request():
@@ -33,21 +34,15 @@ def refusing_request():
     return REFUSED_REQUEST_ID.set(secrets.token_hex(16))
 
 
-def assign_request_id():
-    """before_request: the client's X-Request-ID when well formed, else a new one."""
-    offered = request.environ.get(REQUEST_ID_ENVIRON, "")
-    g.request_id = offered if WELL_FORMED_ID.fullmatch(offered) else secrets.token_hex(16)
+def request_id_of(environ):
+    """A request's id: the client's X-Request-ID when well formed, else a new one."""
+    offered = environ.get(REQUEST_ID_ENVIRON, "")
+    return offered if WELL_FORMED_ID.fullmatch(offered) else secrets.token_hex(16)
 
 
 def start_timing():
     """before_request (with metrics): when the request began, for its latency."""
     g.request_started = time.perf_counter()
-
-
-def return_request_id(response):
-    """after_request: the request's id on every answer."""
-    response.headers[REQUEST_ID_HEADER] = current_request_id() or secrets.token_hex(16)
-    return response
 
 
 def write_outcome(status):
@@ -82,18 +77,16 @@ def serve_metrics():
 
 
 def init_observability(app, read_guard):
-    """Request ids always; metrics and GET /metrics when REPORTEDLY_METRICS is true.
+    """Metrics and GET /metrics when REPORTEDLY_METRICS is true (request ids: service.http_headers.AnswerHeaders).
 
     `read_guard` is the rule of every read (auth.requires("read")): /metrics is open when reads are
     public, else it needs a read token, for it tells how the service is used.
     """
-    app.before_request(assign_request_id)
     if app.config["METRICS"]:
         init_metrics()
         app.before_request(start_timing)
         app.after_request(record_metrics)
         app.add_url_rule("/metrics", "metrics", read_guard(serve_metrics), methods=["GET"])
-    app.after_request(return_request_id)
 
 
 # --- logging -------------------------------------------------------------------------------

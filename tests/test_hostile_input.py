@@ -152,6 +152,16 @@ def test_every_answer_says_nosniff_who_may_cache_it_and_that_it_varies_with_the_
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_an_answer_that_varies_with_more_than_the_token_names_each_once_and_a_page_keeps_its_own_caching(
+        client, seeded):
+    claim = f"/v1/claims/{seeded['claim']}"
+    for varied in (client.get(claim, headers={"Accept": "application/ld+json"}), client.get(f"/claims/{seeded['claim']}")):
+        names = [name.strip() for name in varied.headers["Vary"].split(",")]
+        assert "Authorization" in names and len(names) == len(set(names)) == 2, names
+    assert client.get(f"/claims/{seeded['claim']}").headers["Cache-Control"] == "no-store"  # a page, not no-cache
+    assert [name for name, _ in client.get(claim).headers].count("X-Request-ID") == 1
+
+
 def test_a_weak_if_none_match_gets_304(client, seeded):
     for path in (f"/v1/claims/{seeded['claim']}", "/v1/sources/nyt"):
         etag = client.get(path).headers["ETag"]
