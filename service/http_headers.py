@@ -7,9 +7,9 @@ so a retraction is never hidden behind a stale copy.
 
 They are added by WSGI middleware around the Flask app, to the header list as it is sent,
 rather than by after_request hooks: Werkzeug's Headers check every value, rescan the list at
-every change and raise a KeyError for every header they look for and miss, which cost a
-tenth of the instructions of a single claim's read (134k of 1.27M); here it is one pass over
-the list and a few appends. Answers gunicorn gives itself (service.workers) carry the same.
+every change and raise a KeyError for every header they look for and miss. Here it is one
+pass over the list and a few appends, and a single claim's read costs 9% fewer instructions
+(1.27M -> 1.15M, docs/benchmarks.md). Answers gunicorn gives itself (service.workers) carry the same.
 """
 
 from .observability import REQUEST_ID_HEADER, REQUEST_ID_KEY, request_id_of
