@@ -209,10 +209,17 @@ def is_postgresql(database=db):
     return isinstance(getattr(database, "obj", database), PostgresqlDatabase)
 
 
-def write_time():
-    """The time a write is recorded at: PostgreSQL's clock, which every instance shares; else this machine's."""
+def write_time(first=None):
+    """The time a write is recorded at: PostgreSQL's clock, which every instance shares; else this machine's.
+
+    `first`: a statement without parameters for PostgreSQL to run just before it reads its
+    clock, sent with it (one round trip for both).
+    """
     if is_postgresql():
-        return db.execute_sql("SELECT clock_timestamp()").fetchone()[0].astimezone(timezone.utc)
+        cursor = db.execute_sql("SELECT clock_timestamp()" if first is None else f"{first}; SELECT clock_timestamp()")
+        if first is not None:
+            cursor.nextset()  # past the first statement's result
+        return cursor.fetchone()[0].astimezone(timezone.utc)
     return utcnow()
 
 
@@ -277,6 +284,17 @@ def give_back(opened, error=None):
         return
     idle.append(db.obj._state.conn)
     db.obj._state.reset()
+
+
+@contextlib.contextmanager
+def pipelined():
+    """Within, on PostgreSQL: statements go to the server without waiting for each one's answer (psycopg's pipeline
+    mode); a read waits for everything sent before it, and an error is raised by the next read or at the end."""
+    if not is_postgresql():
+        yield
+        return
+    with db.obj.connection().pipeline():
+        yield
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ import orjson
 
 from . import sql, world_tally
 from .clock import BEGINNING, FOREVER, to_micros
-from .db import db, is_postgresql, write_time
+from .db import is_postgresql, write_time
 from .models import (
     OVERALL,
     ClaimState,
@@ -73,7 +73,7 @@ def write_moment():
     every write that has read its time and sees all of their deltas.
     """
     if is_postgresql():
-        db.execute_sql(f"LOCK TABLE {TallyDelta._meta.table_name} IN ROW EXCLUSIVE MODE")
+        return write_time(first=f"LOCK TABLE {TallyDelta._meta.table_name} IN ROW EXCLUSIVE MODE")
     return write_time()
 
 

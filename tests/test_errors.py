@@ -210,6 +210,28 @@ def test_patch_rejects_bad_fields_without_writing(client, ledger, seeded):
     assert row_counts() == before
 
 
+def test_a_statement_failing_as_a_write_stores_its_derivation_undoes_the_whole_write(client, ledger, seeded,
+                                                                                       monkeypatch):
+    """On PostgreSQL the storing statements are pipelined, so a failure is raised after the statement that caused it:
+    the write is still undone whole, and the connection serves the next write."""
+    from service import sql, timeline
+
+    store_worlds = timeline.store_worlds
+
+    def failing(*args, **kwargs):
+        store_worlds(*args, **kwargs)
+        sql.run('INSERT INTO "history_entry" ("claim_id") VALUES (NULL)')  # NOT NULL columns left out
+
+    path = f"/v1/claims/{seeded['id']}/attributions"
+    body = {"source": "kcna", "stance": "denies", "basis": "assessment", "confidence": 0.4}
+    before = row_counts()
+    monkeypatch.setattr(timeline, "store_worlds", failing)
+    assert_problem(client.post(path, json=body, headers=ledger.auth()), 500)
+    assert row_counts() == before
+    monkeypatch.undo()
+    assert client.post(path, json=body, headers=ledger.auth()).status_code == 201
+
+
 def test_an_unreachable_database_is_503_with_retry_after(tmp_path):
     app = build_app(f"sqlite:///{tmp_path / 'gone.db'}")
     (tmp_path / "gone.db").unlink()
