@@ -309,10 +309,11 @@ def _compare_steps(claim_id, steps, old, changes):
         changes.unspanned.append((start, old_end, before.status, origin_sources(orjson.loads(before.origins))))
 
 
-def record_terms(claim_id, terms, now):
-    """Make a claim's open term spans equal `terms` (a set of (kind, term)) from `now` on."""
+def record_terms(claim_id, terms, now, new=False):
+    """Make a claim's open term spans equal `terms` (a set of (kind, term)) from `now` on; a `new` claim has none
+    open yet."""
     at = to_micros(now)
-    open_spans = {
+    open_spans = {} if new else {
         (row.kind, row.term): row.id
         for row in TermSpan.select(TermSpan.id, TermSpan.kind, TermSpan.term)
         .where(TermSpan.claim == claim_id, TermSpan.valid_to == FOREVER)
