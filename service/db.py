@@ -51,6 +51,19 @@ class LedgerSQLite(APSWDatabase):
         self.flushes = SharedFlushes(database + "-wal")
         self.after_commits = weakref.WeakKeyDictionary()
 
+    def _connect(self):
+        # Two processes opening a new file at once (two instances starting) both switch it to WAL, and SQLite
+        # refuses the one that must wait for the other's write at once, without its busy handler (which could
+        # deadlock there): that one tries again until the busy timeout has passed.
+        deadline = time.monotonic() + (self._timeout or 0)
+        while True:
+            try:
+                return super()._connect()
+            except apsw.BusyError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
     def _add_conn_hooks(self, conn):
         super()._add_conn_hooks(conn)
         if self.durable:

@@ -27,6 +27,19 @@ def sqlite_database(path, **settings):
     return database
 
 
+def test_opening_a_new_file_another_process_is_writing_waits_for_its_write(tmp_path):
+    """Two instances starting at once on a new file: SQLite refuses the second's switch to WAL at once, without its
+    busy handler, while the first writes; opening waits for that write instead, within the busy timeout."""
+    path = tmp_path / "ledger.db"
+    first = apsw.Connection(str(path))
+    first.execute("BEGIN IMMEDIATE; CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)")
+    threading.Timer(0.3, first.execute, ["COMMIT"]).start()
+    database = sqlite_database(path)
+    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    database.execute_sql("INSERT INTO note (body) VALUES ('after the first')")
+    assert [body for (body,) in database.execute_sql("SELECT body FROM note")] == ["after the first"]
+
+
 def test_a_writer_waits_for_the_turn_and_has_it_once_given_back(tmp_path):
     first, second = (sqlite_database(tmp_path / "ledger.db") for _ in range(2))
     order = []
