@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from service import sql, timeline
 from service.db import db
 from service.errors import LedgerError
 from service.models import MODELS
@@ -214,8 +215,6 @@ def test_a_statement_failing_as_a_write_stores_its_derivation_undoes_the_whole_w
                                                                                        monkeypatch):
     """On PostgreSQL the storing statements are pipelined, so a failure is raised after the statement that caused it:
     the write is still undone whole, and the connection serves the next write."""
-    from service import sql, timeline
-
     store_worlds = timeline.store_worlds
 
     def failing(*args, **kwargs):
