@@ -65,7 +65,8 @@ class Source(BaseModel):
 class SourceRevision(BaseModel):
     """What the status rules read of a source from `valid_from` on, so `as_of` sees the past."""
 
-    source = ForeignKeyField(Source, backref="revisions", on_delete="CASCADE")
+    # No index of its own: the (source, valid_from) index below serves it.
+    source = ForeignKeyField(Source, backref="revisions", on_delete="CASCADE", index=False)
     valid_from = UTCTimeField()
     name = CharField(max_length=200)
     reliability = CharField(max_length=1)
@@ -108,7 +109,8 @@ class Claim(BaseModel):
 class ClaimRevision(BaseModel):
     """The claim's own fields from `valid_from` on, so `as_of` reads the text and parties of then."""
 
-    claim = ForeignKeyField(Claim, backref="revisions", on_delete="CASCADE")
+    # No index of its own: the (claim, valid_from) index below serves it.
+    claim = ForeignKeyField(Claim, backref="revisions", on_delete="CASCADE", index=False)
     valid_from = UTCTimeField()
     text = TextField()
     subjects = JSONField()
@@ -194,7 +196,6 @@ class WorldState(DerivedFields):
         indexes = (
             (("claim", "published_from"), True),
             (("status", "claim"), False),
-            (("published_from", "published_to"), False),
         )
 
 
@@ -208,7 +209,7 @@ class WorldSource(BaseModel):
     status = CharField(max_length=16)
 
     class Meta:
-        indexes = ((("claim", "published_from", "source"), True), (("published_from", "published_to"), False))
+        indexes = ((("claim", "published_from", "source"), True),)
 
 
 # The source of a count over all claims (TallyDelta, TallyCount, WorldTally): no source id is empty.
@@ -274,7 +275,8 @@ class Attribution(BaseModel):
     """One source taking a stance on one claim; never deleted, only retracted."""
 
     claim = ForeignKeyField(Claim, backref="attributions", index=True)
-    source = ForeignKeyField(Source, backref="attributions")
+    # No index of its own: the (source, claim) index below serves it.
+    source = ForeignKeyField(Source, backref="attributions", index=False)
     document = ForeignKeyField(Document, backref="attributions", null=True, index=True)
     stance = CharField(max_length=8)
     basis = CharField(max_length=16)
@@ -292,7 +294,8 @@ class Attribution(BaseModel):
 class Relay(BaseModel):
     """One source that relayed an attribution, at its place in `via` (outermost first)."""
 
-    attribution = ForeignKeyField(Attribution, backref="relays", on_delete="CASCADE")
+    # No index of its own: the (attribution, position) index below serves it.
+    attribution = ForeignKeyField(Attribution, backref="relays", on_delete="CASCADE", index=False)
     position = IntegerField()
     source = ForeignKeyField(Source, backref="relays", index=True)
 
@@ -303,7 +306,8 @@ class Relay(BaseModel):
 class HistoryEntry(BaseModel):
     """A change of a claim's status or confidence, with what caused it."""
 
-    claim = ForeignKeyField(Claim, backref="history", on_delete="CASCADE")
+    # No index of its own: the (claim, id) index below serves it.
+    claim = ForeignKeyField(Claim, backref="history", on_delete="CASCADE", index=False)
     at = UTCTimeField()
     status = CharField(max_length=16)
     confidence = DoubleField(null=True)
