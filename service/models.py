@@ -277,7 +277,7 @@ class Attribution(BaseModel):
     claim = ForeignKeyField(Claim, backref="attributions", index=True)
     # No index of its own: the (source, claim) index below serves it.
     source = ForeignKeyField(Source, backref="attributions", index=False)
-    document = ForeignKeyField(Document, backref="attributions", null=True, index=True)
+    document = ForeignKeyField(Document, backref="attributions", null=True, index=False)  # indexed below
     stance = CharField(max_length=8)
     basis = CharField(max_length=16)
     confidence = DoubleField()
@@ -289,6 +289,10 @@ class Attribution(BaseModel):
 
     class Meta:
         indexes = ((("source", "claim"), False),)
+
+
+# Only the attributions that cite a document are found by it: those that cite none stay out of the index.
+Attribution.add_index(Attribution.index(Attribution.document).where(Attribution.document.is_null(False)))
 
 
 class Relay(BaseModel):

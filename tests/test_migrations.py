@@ -113,11 +113,16 @@ def test_the_migrated_schema_has_exactly_the_indexes_the_models_declare(fresh_da
     build_app(fresh_database())
     with db.connection_context():
         for model in MODELS:
-            table = model._meta.table_name
-            declared = {index._name for index in model._meta.fields_to_index()}
-            present = {index.name for index in db.get_indexes(table)
-                       if not index.name.endswith("_pkey") and not index.name.startswith("sqlite_autoindex")}
-            assert present == declared, table
+            declared = {
+                index._name: ([field.column_name for field in index._expressions], index._unique, index._where is not None)
+                for index in model._meta.fields_to_index()
+            }
+            present = {
+                index.name: (index.columns, index.unique, " where " in index.sql.lower())
+                for index in db.get_indexes(model._meta.table_name)
+                if not index.name.endswith("_pkey") and not index.name.startswith("sqlite_autoindex")
+            }
+            assert present == declared, model._meta.table_name
 
 
 TEXTS = [
