@@ -4,6 +4,9 @@ Every time is stored as integer microseconds (UTCTimeField) so ordering and
 `as_of` comparisons are exact and identical on SQLite and PostgreSQL.
 Lists (subjects, parties, explanation, origins) are JSON text; the terms that
 filters search are copied into ClaimTerm rows, which are indexed.
+A foreign key with `index=False` is indexed otherwise, first in a wider index of its
+table or (Attribution.document) only where set: an index of its own would serve no
+read and cost every write (migrations 0008 and 0009).
 """
 
 import orjson
@@ -65,7 +68,6 @@ class Source(BaseModel):
 class SourceRevision(BaseModel):
     """What the status rules read of a source from `valid_from` on, so `as_of` sees the past."""
 
-    # No index of its own: the (source, valid_from) index below serves it.
     source = ForeignKeyField(Source, backref="revisions", on_delete="CASCADE", index=False)
     valid_from = UTCTimeField()
     name = CharField(max_length=200)
@@ -109,7 +111,6 @@ class Claim(BaseModel):
 class ClaimRevision(BaseModel):
     """The claim's own fields from `valid_from` on, so `as_of` reads the text and parties of then."""
 
-    # No index of its own: the (claim, valid_from) index below serves it.
     claim = ForeignKeyField(Claim, backref="revisions", on_delete="CASCADE", index=False)
     valid_from = UTCTimeField()
     text = TextField()
@@ -275,9 +276,8 @@ class Attribution(BaseModel):
     """One source taking a stance on one claim; never deleted, only retracted."""
 
     claim = ForeignKeyField(Claim, backref="attributions", index=True)
-    # No index of its own: the (source, claim) index below serves it.
     source = ForeignKeyField(Source, backref="attributions", index=False)
-    document = ForeignKeyField(Document, backref="attributions", null=True, index=False)  # indexed below
+    document = ForeignKeyField(Document, backref="attributions", null=True, index=False)
     stance = CharField(max_length=8)
     basis = CharField(max_length=16)
     confidence = DoubleField()
@@ -298,7 +298,6 @@ Attribution.add_index(Attribution.index(Attribution.document).where(Attribution.
 class Relay(BaseModel):
     """One source that relayed an attribution, at its place in `via` (outermost first)."""
 
-    # No index of its own: the (attribution, position) index below serves it.
     attribution = ForeignKeyField(Attribution, backref="relays", on_delete="CASCADE", index=False)
     position = IntegerField()
     source = ForeignKeyField(Source, backref="relays", index=True)
@@ -310,7 +309,6 @@ class Relay(BaseModel):
 class HistoryEntry(BaseModel):
     """A change of a claim's status or confidence, with what caused it."""
 
-    # No index of its own: the (claim, id) index below serves it.
     claim = ForeignKeyField(Claim, backref="history", on_delete="CASCADE", index=False)
     at = UTCTimeField()
     status = CharField(max_length=16)
