@@ -155,10 +155,9 @@ def update_claim(claim_id, changes, check_precondition):
 def _record_claim_revision(claim, now, new=False):
     """Snapshot the claim's own fields and re-index its subjects, parties and words from now on (a `new` claim has
     no terms to end). Nothing here is read back, so on PostgreSQL the statements are pipelined."""
-    fields = ClaimRevision._meta.fields
-    values = {"claim": claim.id, "valid_from": now, **{f: getattr(claim, f) for f in CLAIM_FIELDS}}
+    revision = {"claim": claim.id, "valid_from": now, **{f: getattr(claim, f) for f in CLAIM_FIELDS}}
     with pipelined():
-        sql.insert(ClaimRevision, tuple(values), [tuple(fields[name].db_value(v) for name, v in values.items())])
+        timeline.insert_rows(ClaimRevision, [revision])
         timeline.record_terms(claim.id, claim_terms(claim), now, new=new)
 
 

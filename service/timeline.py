@@ -29,7 +29,7 @@ from .models import (
     WorldSource,
     WorldState,
 )
-from .sql import chunks, run_many
+from .sql import chunks
 
 
 def micros(moment, default):
@@ -336,7 +336,4 @@ def insert_rows(model, rows):
     if not rows:
         return
     fields = [model._meta.fields[name] for name in rows[0]]
-    columns = ", ".join(f'"{field.column_name}"' for field in fields)
-    marks = ", ".join([sql.param()] * len(fields))
-    statement = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    run_many(statement, [[field.db_value(row[field.name]) for field in fields] for row in rows])
+    sql.insert(model, tuple(rows[0]), [[field.db_value(row[field.name]) for field in fields] for row in rows])
