@@ -6,7 +6,8 @@ it and bench/bare_app.py with the same gunicorn settings (service/gunicorn_conf.
 between the two so both see the same machine load. Reports requests/s and the
 ratio to the bare route for reads and for POST attribution (a wrk Lua script with a
 token, FULL and, when the build has REPORTEDLY_SQLITE_SYNCHRONOUS, NORMAL), the web
-board against the JSON list it shows (the same filters, in turns), the
+board against the JSON list it shows (the same filters, in turns), POSTs and reads at
+the same time (the rate of each), the
 bare single-row synchronous=FULL/NORMAL APSW commit rate on the same disk, and
 Datasette (from the separate .venv-bench, never a project dependency) on the same
 file. Every wrk run is bounded (DURATION seconds) and talks to 127.0.0.1 only.
@@ -27,6 +28,7 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 import apsw  # noqa: E402
 import requests  # noqa: E402
@@ -181,6 +183,7 @@ def main():
             rows.append((name, ours, floor, goal))
         # The issue's bound for the web board: no more than twice the time of the JSON list it shows.
         board = alternate(run(service, f"/?{BOARD_QUERY}"), run(service, f"/v1/claims?{BOARD_QUERY}"), args.rounds)
+        mixed = writes_beside_reads(service, args, str(script))
         normal = None
         if "SQLITE_SYNCHRONOUS" in DEFAULTS:
             service.stop()
@@ -195,8 +198,21 @@ def main():
         for server in servers:
             server.stop()
         log.close()
-    report(args, rows, board, commits, datasette)
+    report(args, rows, board, mixed, commits, datasette)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def writes_beside_reads(service, args, script):
+    """POSTs (FULL) and single-claim GETs at the same time, 4 wrk connections each: medians of (POST rps, GET rps).
+    Writes should keep a share of the workers under a load of reads (docs/benchmarks.md, section 09:40)."""
+    posts, gets = [], []
+    for _ in range(args.rounds):
+        with ThreadPoolExecutor(2) as pool:
+            post = pool.submit(wrk, service.base + "/", args.duration, script, 4)
+            get = pool.submit(wrk, f"{service.base}/v1/claims/{args.claims // 2}", args.duration, None, 4)
+            posts.append(post.result())
+            gets.append(get.result())
+    return statistics.median(posts), statistics.median(gets)
 
 
 def measure_datasette(folder, args, service, log, servers):
@@ -218,7 +234,7 @@ def measure_datasette(folder, args, service, log, servers):
             for name, theirs, ours, goal in cases]
 
 
-def report(args, rows, board, commits, datasette):
+def report(args, rows, board, mixed, commits, datasette):
     print("## HTTP hot path against a bare Flask route (`bench/http_rates.py`)\n")
     print(f"SQLite ledger of {args.claims:,} claims (two attributions each); gunicorn as in "
           f"service/gunicorn_conf.py (2 workers of the service's gevent worker class), rate limit off; "
@@ -231,6 +247,8 @@ def report(args, rows, board, commits, datasette):
     print(f"\nThe web board `/?{BOARD_QUERY}` against the JSON list it shows, `/v1/claims?{BOARD_QUERY}`, in turns: "
           f"{board[0]:,.0f} against {board[1]:,.0f} rps, {board[0] / board[1]:.2f}× (goal ≥ 0.50×: no more than "
           f"twice the time).")
+    print(f"\nWrites beside reads (FULL; POST attribution and `GET /v1/claims/{{id}}` at the same time, 4 connections "
+          f"each): {mixed[0]:,.0f} POSTs and {mixed[1]:,.0f} GETs a second.")
     print(f"\nBare single-row APSW commits on the same disk, same run: synchronous=FULL {commits['FULL']:,.0f}/s, "
           f"NORMAL {commits['NORMAL']:,.0f}/s.")
     if "SQLITE_SYNCHRONOUS" not in DEFAULTS:

@@ -7,8 +7,14 @@ Costs that used to sit inside SQLite's single write lock, or beside it, doing no
   other request meanwhile and often slept on after the lock was free: with two workers
   writing, a third of the machine's CPU stood idle. A writer now takes its turn
   (WriterTurns) before BEGIN IMMEDIATE: one request of a process at a time waits for it,
-  in another OS thread, so the worker's other requests go on, and the turn passes the
-  moment it is given back.
+  without holding up the worker's other requests, and the turn passes the moment it is
+  given back.
+- **Waiting only while running.** Under gevent on Linux, the waiting request tries for the
+  turn each time the turn's file is closed (TurnFileCloses, inotify). Waiting in another
+  OS thread, as elsewhere, took the turn the moment it was free but held it until the
+  worker's event loop resumed the request, which under a load of reads took 40 ms at the
+  median and seconds at worst: the turn sat idle and writes fell to a fifth
+  (docs/benchmarks.md).
 - **Flushing.** With `synchronous=FULL` SQLite syncs the WAL inside the lock, so no
   writer could start while one waited for the disk. A durable database now commits with
   `synchronous=NORMAL` and syncs the WAL itself, in the commit's WAL hook, which SQLite
@@ -31,6 +37,7 @@ backup) is still waited for by BEGIN IMMEDIATE's busy timeout. Nothing may set
 """
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import sys
@@ -107,6 +114,74 @@ def _wait_in_thread(descriptor, seconds):
     return wait.had_or_abandon()
 
 
+class TurnFileCloses:
+    """The closes of a turn's file, watched with Linux's inotify: how a greenlet waits for the turn.
+
+    A holder gives the turn back by closing its descriptor, and the kernel closes a dying
+    holder's. The waiting request tries for the turn after each close, and gevent waits on
+    the inotify descriptor as on a socket, so the turn is taken only by a request that runs.
+    Where inotify is missing (not Linux) or refused (its limits), `watch` gives None and the
+    turn is waited for in another thread (_wait_in_thread), as it is outside gevent.
+    """
+
+    CLOSED = 0x08 | 0x10  # IN_CLOSE_WRITE | IN_CLOSE_NOWRITE
+
+    def __init__(self):
+        self.pid = self.descriptor = None
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            self.init, self.add_watch, self.remove_watch = (
+                libc.inotify_init1, libc.inotify_add_watch, libc.inotify_rm_watch)
+        except (OSError, AttributeError):
+            self.init = None
+            return
+        self.add_watch.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
+
+    def watch(self, path):
+        """A watch of the file's closes, as (inotify descriptor, watch), or None where inotify cannot watch it."""
+        if self.init is None or not _gevent_patched():
+            return None
+        if self.pid != os.getpid():  # an inotify descriptor of this process's own, made after the fork
+            self.pid, self.descriptor = os.getpid(), self.init(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.descriptor < 0:
+            return None
+        watch = self.add_watch(self.descriptor, os.fsencode(path), self.CLOSED)
+        return None if watch < 0 else (self.descriptor, watch)
+
+    def wait(self, watched, descriptor, deadline):
+        """Whether an exclusive flock on `descriptor` was had before `deadline` (time.monotonic), tried after each
+        close of the watched file; if not, the descriptor is closed, as an abandoned _FlockWait closes its own."""
+        from gevent.socket import wait_read
+
+        events, watch = watched
+        try:
+            while True:
+                _drain(events)  # before the try: a close after it wakes the wait below
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    pass
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    os.close(descriptor)
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    wait_read(events, timeout=remaining, timeout_exc=TimeoutError)
+        finally:
+            self.remove_watch(events, watch)
+
+
+def _drain(descriptor):
+    """Read every event waiting on a non-blocking descriptor."""
+    with contextlib.suppress(BlockingIOError):
+        while os.read(descriptor, 4096):
+            pass
+
+
+TURN_FILE_CLOSES = TurnFileCloses()
+
+
 class WriterTurns:
     """Whose turn it is to write one SQLite file among this machine's processes: an flock on a file beside it.
 
@@ -133,7 +208,12 @@ class WriterTurns:
         except BlockingIOError:
             pass
         try:
-            if _wait_in_thread(descriptor, deadline - time.monotonic()):
+            watched = TURN_FILE_CLOSES.watch(self.path)
+            if watched is not None:
+                had = TURN_FILE_CLOSES.wait(watched, descriptor, deadline)
+            else:
+                had = _wait_in_thread(descriptor, deadline - time.monotonic())
+            if had:
                 return descriptor
         except BaseException:
             os.close(descriptor)
