@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from concurrent.futures import ThreadPoolExecutor
 
 import apsw
@@ -211,9 +212,9 @@ def test_commits_made_during_a_flush_share_the_next_one(tmp_path, monkeypatch):
 def test_a_worker_flushes_itself_while_flushes_are_fast_and_hands_slow_ones_to_another_thread(tmp_path, monkeypatch):
     """Handing a flush to another OS thread costs more than a fast flush: the committing request flushes itself
     until flushes slow down (here to 5 ms, against a bound of 2 ms on average), then another thread does, until
-    they are fast again."""
+    they are fast again. Each flush takes exactly its time on a clock of the test's own."""
     database = sqlite_database(tmp_path / "ledger.db", SQLITE_SYNCHRONOUS="FULL")
-    delay, where, handed = [0.0], [], []
+    clock, delay, where, handed = [0.0], [0.0], [], []
 
     def off_the_loop(function, *args):
         handed.append(function)
@@ -224,10 +225,12 @@ def test_a_worker_flushes_itself_while_flushes_are_fast_and_hands_slow_ones_to_a
 
     def flush_to_disk(path):
         where.append("thread" if handed else "inline")
-        time.sleep(delay[0])
+        clock[0] += delay[0]
 
     monkeypatch.setattr(sqlite_writes, "_off_the_loop", off_the_loop)
     monkeypatch.setattr(sqlite_writes, "flush_to_disk", flush_to_disk)
+    monkeypatch.setattr(sqlite_writes, "time", types.SimpleNamespace(monotonic=time.monotonic,
+                                                                     perf_counter=lambda: clock[0]))
 
     def commits(count, seconds):
         """Where each of `count` commits was flushed, with flushes taking `seconds`."""
@@ -239,13 +242,12 @@ def test_a_worker_flushes_itself_while_flushes_are_fast_and_hands_slow_ones_to_a
         return list(where)
 
     assert commits(3, 0.0) == ["inline"] * 3
-    slow = commits(8, 0.005)
-    assert slow[0] == "inline" and slow[-4:] == ["thread"] * 4  # the average passes 2 ms within two flushes
-    assert slow == sorted(slow, key=["inline", "thread"].index)
-    fast_again = commits(20, 0.0)
-    assert fast_again[0] == "thread" and fast_again[-1] == "inline"
-    assert fast_again == sorted(fast_again, key=["thread", "inline"].index)  # back for good once the average is low
-    assert database.execute_sql("SELECT count(*) FROM note").fetchone() == (31,)
+    # The average after each slow flush, which decides where the next one goes: 1.25, 2.19 (over the bound), 2.89,
+    # 3.42 and 3.81 ms.
+    assert commits(5, 0.005) == ["inline", "inline", "thread", "thread", "thread"]
+    # After each fast one: 2.86, 2.14, 1.61 (under the bound again) and 1.21 ms.
+    assert commits(4, 0.0) == ["thread", "thread", "thread", "inline"]
+    assert database.execute_sql("SELECT count(*) FROM note").fetchone() == (12,)
 
 
 @pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
