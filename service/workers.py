@@ -7,20 +7,27 @@ Three things the stock gevent worker gets wrong for this service, fixed here:
   connection state: one request could close another's connection mid-transaction.
   The class is rebuilt on the patched `threading.local`, so the state is per greenlet.
 - psycopg chooses how to wait for the server when it is imported (again in the
-  master, unpatched) and would block the whole worker during every query; it is
-  reloaded after the patch, so it sees gevent and waits cooperatively.
+  master, unpatched) and would block the whole worker during every query. Its module
+  is reloaded after the patch, so a connection's opening waits cooperatively, and its
+  waits during queries are wait_cooperatively's: the socket is polled first, and only
+  when it is not ready does the request's greenlet wait on gevent's hub.
 - gunicorn answers requests it cannot parse (400, 414, 431, a malformed chunked
   body) itself, with an HTML page; its one writer of those pages is replaced by one
   that writes RFC 9457 problem+json like the rest of the service, and such a refusal
   gets a request id of its own, on the answer, in its body and on its log lines.
 """
 
+import functools
 import importlib
 import json
-import sys
+import select
 import threading
+import time
 
+import gevent
 import peewee
+from gevent.monkey import get_original
+from gevent.socket import wait_read, wait_readwrite, wait_write
 from gunicorn import util
 from gunicorn.workers import ggevent
 
@@ -48,11 +55,85 @@ def greenlet_local_connection_state():
     peewee._ConnectionLocal = type("_ConnectionLocal", (peewee._ConnectionState, threading.local), {})
 
 
+# psycopg's waits (Wait.R, .W, .RW: 1, 2, 3) as poll's events and as gevent's waits of a file descriptor.
+POLL_EVENTS = {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}
+GEVENT_WAITS = {1: wait_read, 2: wait_write, 3: wait_readwrite}
+# How long a run of waits found ready at once may go on before the greenlet lets the others run (psycopg's own
+# MAX_BUSY_TIME for asyncio): a long executemany must not hold up the worker's other requests.
+MAX_BUSY_SECONDS = 0.005
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def wait_cooperatively(gen, fileno, interval=None, timeout=None):
+    """psycopg's wait function under gevent: drive `gen`, which yields what it waits for on the socket `fileno`,
+    and raise psycopg's _WaitTimeout if it has not finished within `timeout` seconds.
+
+    A zero-timeout poll first: a socket asked for writing nearly always is writable, and pipeline
+    mode asks at every statement. Only a socket that is not ready parks the greenlet on gevent's hub,
+    as psycopg's own wait_async does on asyncio. psycopg's choice under gevent, wait_poll, made a
+    cooperative poll object, its watchers and a timer at every one of those waits: on PostgreSQL
+    they were the largest part of a POST's Python time (docs/benchmarks.md). `interval`, psycopg's
+    period for checking interrupts during a blocking poll, does not apply: gevent's hub handles signals.
+    """
+    from psycopg import errors
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    poll = _unpatched_poll()()
+    busy_since = time.monotonic()
+    try:
+        waiting = next(gen)
+        poll.register(fileno, POLL_EVENTS[waiting])
+        while True:
+            ready = _ready(poll)
+            if ready and time.monotonic() - busy_since >= MAX_BUSY_SECONDS:
+                gevent.sleep(0)
+                busy_since = time.monotonic()
+            elif not ready:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise errors._WaitTimeout("wait timeout expired")
+                try:
+                    GEVENT_WAITS[waiting](fileno, timeout=remaining, timeout_exc=_TimedOut)
+                except _TimedOut:
+                    raise errors._WaitTimeout("wait timeout expired") from None
+                busy_since = time.monotonic()
+                ready = _ready(poll)
+            waiting = gen.send(ready)
+            poll.modify(fileno, POLL_EVENTS[waiting])
+    except OSError as error:
+        raise errors.OperationalError("connection socket closed") from error
+    except StopIteration as finished:
+        return finished.value
+
+
+@functools.cache
+def _unpatched_poll():
+    """The operating system's poll, not gevent's cooperative one (which makes watchers and a timer even to look)."""
+    return get_original("select", "poll")
+
+
+def _ready(poll):
+    """What the polled socket is ready for now, as psycopg's Ready (read 1, write 2, both 3, none 0); an error or
+    hang-up counts as ready to read, so that libpq reads it and reports it."""
+    ready = 0
+    for _, events in poll.poll(0):
+        if events & (select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL):
+            ready |= 1
+        if events & select.POLLOUT:
+            ready |= 2
+    return ready
+
+
 def cooperative_psycopg():
-    """Let psycopg choose its wait function again, now that select is patched (it then yields to other greenlets)."""
-    waiting = sys.modules.get("psycopg.waiting")
-    if waiting is not None:
-        importlib.reload(waiting)
+    """Make psycopg wait for the server cooperatively, now that gevent has patched the worker: its module of waits
+    imported again (a connection's opening then waits on gevent's selectors), and wait_cooperatively for the rest."""
+    from psycopg import waiting
+
+    importlib.reload(waiting)
+    waiting.wait = wait_cooperatively
 
 
 class GeventWorker(ggevent.GeventWorker):
