@@ -30,6 +30,7 @@ from gevent.monkey import get_original
 from gevent.socket import wait_read, wait_readwrite, wait_write
 from gunicorn import util
 from gunicorn.workers import ggevent
+from psycopg import errors, waiting
 
 from .observability import REFUSED_REQUEST_ID, REQUEST_ID_HEADER, current_request_id, refusing_request
 from .problems import PROBLEM_MEDIA_TYPE, problem_body
@@ -78,8 +79,6 @@ def wait_cooperatively(gen, fileno, interval=None, timeout=None):
     they were the largest part of a POST's Python time (docs/benchmarks.md). `interval`, psycopg's
     period for checking interrupts during a blocking poll, does not apply: gevent's hub handles signals.
     """
-    from psycopg import errors
-
     deadline = None if timeout is None else time.monotonic() + timeout
     poll = _unpatched_poll()()
     busy_since = time.monotonic()
@@ -130,8 +129,6 @@ def _ready(poll):
 def cooperative_psycopg():
     """Make psycopg wait for the server cooperatively, now that gevent has patched the worker: its module of waits
     imported again (a connection's opening then waits on gevent's selectors), and wait_cooperatively for the rest."""
-    from psycopg import waiting
-
     importlib.reload(waiting)
     waiting.wait = wait_cooperatively
 
