@@ -83,8 +83,8 @@ def wait_cooperatively(gen, fileno, interval=None, timeout=None):
     poll = _unpatched_poll()()
     busy_since = time.monotonic()
     try:
-        waiting = next(gen)
-        poll.register(fileno, POLL_EVENTS[waiting])
+        wanted = next(gen)
+        poll.register(fileno, POLL_EVENTS[wanted])
         while True:
             ready = _ready(poll)
             if ready and time.monotonic() - busy_since >= MAX_BUSY_SECONDS:
@@ -95,13 +95,13 @@ def wait_cooperatively(gen, fileno, interval=None, timeout=None):
                 if remaining is not None and remaining <= 0:
                     raise errors._WaitTimeout("wait timeout expired")
                 try:
-                    GEVENT_WAITS[waiting](fileno, timeout=remaining, timeout_exc=_TimedOut)
+                    GEVENT_WAITS[wanted](fileno, timeout=remaining, timeout_exc=_TimedOut)
                 except _TimedOut:
                     raise errors._WaitTimeout("wait timeout expired") from None
                 busy_since = time.monotonic()
                 ready = _ready(poll)
-            waiting = gen.send(ready)
-            poll.modify(fileno, POLL_EVENTS[waiting])
+            wanted = gen.send(ready)
+            poll.modify(fileno, POLL_EVENTS[wanted])
     except OSError as error:
         raise errors.OperationalError("connection socket closed") from error
     except StopIteration as finished:

@@ -25,7 +25,7 @@ with psycopg.connect(sys.argv[1], autocommit=True) as connection:
     ticker = gevent.spawn(tick)
     gevent.sleep(0)
     started = time.monotonic()
-    connection.execute("SELECT pg_sleep(0.4)")
+    connection.execute("SELECT pg_sleep(0.5)")
     print("ticks while the server slept", sum(started < t < time.monotonic() for t in ticks), flush=True)
     ticker.kill()
     with connection.pipeline():
@@ -35,10 +35,10 @@ with psycopg.connect(sys.argv[1], autocommit=True) as connection:
         print("pipelined sum", cursor.execute("SELECT sum(n) FROM numbers").fetchone()[0], flush=True)
     started = time.monotonic()
     list(connection.notifies(timeout=0.3))
-    print("waited for notifications", round(time.monotonic() - started, 1), flush=True)
+    print("waited for notifications", time.monotonic() - started, flush=True)
     try:
         connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-    except psycopg.OperationalError as error:
+    except psycopg.OperationalError:
         print("closed by the server", flush=True)
 """
 
@@ -53,6 +53,8 @@ def test_a_gevent_worker_waits_for_postgresql_in_its_own_greenlet():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("ticks while the server slept")
-    assert int(lines[0].split()[-1]) >= 10  # 20 if the ticker never waited; none if the query held the worker
-    assert lines[1:] == ["pipelined sum 1999000", "waited for notifications 0.3",
-                         "closed by the server"]
+    assert int(lines[0].split()[-1]) >= 3  # about 25 on an idle machine; none if the query held the worker
+    assert lines[1] == "pipelined sum 1999000"
+    assert lines[2].startswith("waited for notifications")
+    assert 0.3 <= float(lines[2].split()[-1]) < 10  # the limit, not before it and not forever
+    assert lines[3:] == ["closed by the server"]
