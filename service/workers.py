@@ -64,10 +64,6 @@ GEVENT_WAITS = {1: wait_read, 2: wait_write, 3: wait_readwrite}
 MAX_BUSY_SECONDS = 0.005
 
 
-class _TimedOut(Exception):
-    pass
-
-
 def wait_cooperatively(gen, fileno, interval=None, timeout=None):
     """psycopg's wait function under gevent: drive `gen`, which yields what it waits for on the socket `fileno`,
     and raise psycopg's _WaitTimeout if it has not finished within `timeout` seconds.
@@ -95,8 +91,8 @@ def wait_cooperatively(gen, fileno, interval=None, timeout=None):
                 if remaining is not None and remaining <= 0:
                     raise errors._WaitTimeout("wait timeout expired")
                 try:
-                    GEVENT_WAITS[wanted](fileno, timeout=remaining, timeout_exc=_TimedOut)
-                except _TimedOut:
+                    GEVENT_WAITS[wanted](fileno, timeout=remaining, timeout_exc=TimeoutError)
+                except TimeoutError:
                     raise errors._WaitTimeout("wait timeout expired") from None
                 busy_since = time.monotonic()
                 ready = _ready(poll)
