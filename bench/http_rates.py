@@ -103,12 +103,21 @@ def wrk(url, duration, script=None, connections=8):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
-def alternate(first, second, rounds):
-    """Median rps of two measurements taken in turns: (first, second)."""
+def alternate_runs(first, second, rounds):
+    """The rps of each run of two measurements taken in turns, after a round of both that is not counted: a
+    server's first run on a new machine also fills its caches and the database's (once 0.55x of the rate of
+    the runs after it): (first's runs, second's runs)."""
+    first(), second()
     a, b = [], []
     for _ in range(rounds):
         a.append(first())
         b.append(second())
+    return a, b
+
+
+def alternate(first, second, rounds):
+    """Median rps of two measurements taken in turns: (first, second)."""
+    a, b = alternate_runs(first, second, rounds)
     return statistics.median(a), statistics.median(b)
 
 

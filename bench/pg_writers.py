@@ -22,12 +22,13 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import urllib.parse  # noqa: E402
 
 import psycopg  # noqa: E402
 
-from bench.http_rates import POST_SCRIPT, alternate, build_ledger, gunicorn, wrk, wrk_arguments  # noqa: E402
+from bench.http_rates import POST_SCRIPT, alternate_runs, build_ledger, gunicorn, wrk, wrk_arguments  # noqa: E402
 
 DATABASE = "reportedly_bench_writers"
 
@@ -64,14 +65,14 @@ def main():
         script.write_text(POST_SCRIPT % {"claims": args.claims, "token": token})
         post = lambda connections: lambda: wrk(service.base + "/", args.duration, str(script),  # noqa: E731
                                                connections=connections)
-        one, many = alternate(post(1), post(args.writers), args.rounds)
+        one, many = alternate_runs(post(1), post(args.writers), args.rounds)
         bare = gunicorn("bench.bare_app:app", env, log).wait("/bare")
         servers.append(bare)
         floor_script = folder / "bare-write.lua"
         floor_script.write_text('wrk.method = "POST"\n')
         floor = lambda connections: lambda: wrk(bare.base + "/bare-write", args.duration, str(floor_script),  # noqa: E731
                                                 connections=connections)
-        floor_one, floor_many = alternate(floor(1), floor(args.writers), args.rounds)
+        floor_one, floor_many = alternate_runs(floor(1), floor(args.writers), args.rounds)
     finally:
         for server in servers:
             server.stop()
@@ -79,14 +80,25 @@ def main():
         drop_database(args.server)
     print("## Concurrent writers on PostgreSQL (`bench/pg_writers.py`)\n")
     print(f"PostgreSQL ledger of {args.claims:,} claims; gunicorn as in service/gunicorn_conf.py (2 workers); "
-          f"POST attribution, `wrk -t1`, {args.duration} s a run, medians of {args.rounds} alternating runs.\n")
+          f"POST attribution, `wrk -t1`, {args.duration} s a run, medians of {args.rounds} alternating runs "
+          "(slowest–fastest run in brackets) after a round not counted.\n")
     print("| writers | POST attribution/s | ÷ one writer | goal | bare durable write/s | ÷ one writer |")
     print("|---|---|---|---|---|---|")
-    print(f"| 1 | {one:,.0f} | 1.00× | | {floor_one:,.0f} | 1.00× |")
-    print(f"| {args.writers} | {many:,.0f} | {many / one:.2f}× | ≥ 3× | {floor_many:,.0f} | "
-          f"{floor_many / floor_one:.2f}× |")
+    print(f"| 1 | {_rate(one)} | 1.00× | | {_rate(floor_one)} | 1.00× |")
+    print(f"| {args.writers} | {_rate(many)} | {_ratio(many, one)} | ≥ 3× | {_rate(floor_many)} | "
+          f"{_ratio(floor_many, floor_one)} |")
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _rate(runs):
+    """A measurement's median rate and its range, e.g. 172 (157–182)."""
+    return f"{statistics.median(runs):,.0f} ({min(runs):,.0f}–{max(runs):,.0f})"
+
+
+def _ratio(runs, baseline):
+    """The ratio of two measurements' medians."""
+    return f"{statistics.median(runs) / statistics.median(baseline):.2f}×"
 
 
 if __name__ == "__main__":
