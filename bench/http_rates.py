@@ -247,7 +247,8 @@ def report(args, rows, board, mixed, commits, datasette):
     print("## HTTP hot path against a bare Flask route (`bench/http_rates.py`)\n")
     print(f"SQLite ledger of {args.claims:,} claims (two attributions each); gunicorn as in "
           f"service/gunicorn_conf.py (2 workers of the service's gevent worker class), rate limit off; "
-          f"`wrk -t1 -c8`, {args.duration} s a run, medians of {args.rounds} alternating runs.\n")
+          f"`wrk -t1 -c8`, {args.duration} s a run, medians of {args.rounds} alternating runs "
+          "after a round not counted.\n")
     print("| request | rps | bare route rps | ratio | goal |")
     print("|---|---|---|---|---|")
     for name, ours, floor, goal in rows:
