@@ -31,6 +31,7 @@ from gevent.socket import wait_read, wait_readwrite, wait_write
 from gunicorn import util
 from gunicorn.workers import ggevent
 from psycopg import errors, waiting
+from psycopg.waiting import Ready, Wait
 
 from .observability import REFUSED_REQUEST_ID, REQUEST_ID_HEADER, current_request_id, refusing_request
 from .problems import PROBLEM_MEDIA_TYPE, problem_body
@@ -56,9 +57,9 @@ def greenlet_local_connection_state():
     peewee._ConnectionLocal = type("_ConnectionLocal", (peewee._ConnectionState, threading.local), {})
 
 
-# psycopg's waits (Wait.R, .W, .RW: 1, 2, 3) as poll's events and as gevent's waits of a file descriptor.
-POLL_EVENTS = {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}
-GEVENT_WAITS = {1: wait_read, 2: wait_write, 3: wait_readwrite}
+# psycopg's waits as poll's events and as gevent's waits of a file descriptor.
+POLL_EVENTS = {Wait.R: select.POLLIN, Wait.W: select.POLLOUT, Wait.RW: select.POLLIN | select.POLLOUT}
+GEVENT_WAITS = {Wait.R: wait_read, Wait.W: wait_write, Wait.RW: wait_readwrite}
 # How long a run of waits found ready at once may go on before the greenlet lets the others run (psycopg's own
 # MAX_BUSY_TIME for asyncio): a long executemany must not hold up the worker's other requests.
 MAX_BUSY_SECONDS = 0.005
@@ -88,9 +89,9 @@ def wait_cooperatively(gen, fileno, interval=None, timeout=None):
                 busy_since = time.monotonic()
             elif not ready:
                 remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise errors._WaitTimeout("wait timeout expired")
                 try:
+                    if remaining is not None and remaining <= 0:
+                        raise TimeoutError
                     GEVENT_WAITS[wanted](fileno, timeout=remaining, timeout_exc=TimeoutError)
                 except TimeoutError:
                     raise errors._WaitTimeout("wait timeout expired") from None
@@ -111,14 +112,14 @@ def _unpatched_poll():
 
 
 def _ready(poll):
-    """What the polled socket is ready for now, as psycopg's Ready (read 1, write 2, both 3, none 0); an error or
-    hang-up counts as ready to read, so that libpq reads it and reports it."""
-    ready = 0
+    """What the polled socket is ready for now, as psycopg's Ready; an error or hang-up counts as ready to read, so
+    that libpq reads it and reports it."""
+    ready = Ready.NONE
     for _, events in poll.poll(0):
         if events & (select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL):
-            ready |= 1
+            ready |= Ready.R
         if events & select.POLLOUT:
-            ready |= 2
+            ready |= Ready.W
     return ready
 
 
