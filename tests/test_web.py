@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.servers import Gunicorn, reportedly
 
@@ -84,7 +85,7 @@ def sign_in(page, site, scope):
     page.goto(site.url("/login"))
     page.get_by_label("API token").fill(site.tokens[scope])
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("Signed in.").is_visible()
+    expect(page.get_by_text("Signed in.")).to_be_visible()  # waits for the redirect; is_visible() would not
 
 
 def claim_ids(page):
@@ -189,8 +190,8 @@ def test_yonhap_confirms_the_naval_drills_and_time_travel_shows_it_reported(writ
     form.get_by_role("button", name="Add attribution").click()
     assert page.locator(".verdict .badge").inner_text().startswith("● confirmed")
     assert "independent credible origins" in page.locator(".explanation").inner_text()
-    assert page.locator("svg.provenance g.source-node[data-source=yonhap]").count() == 1
-    assert page.locator(".timeline li").count() == 2
+    expect(page.locator("svg.provenance g.source-node[data-source=yonhap]")).to_have_count(1)
+    expect(page.locator(".timeline li")).to_have_count(2)
     page.get_by_role("link", name=f"“{QUOTE}”").click()  # the quote, linked into its document
     assert page.url.startswith(write_site.url(f"/documents/{report['id']}#quote-"))
     assert page.locator("article.document-text mark").inner_text() == QUOTE
@@ -204,8 +205,8 @@ def test_yonhap_confirms_the_naval_drills_and_time_travel_shows_it_reported(writ
     page.get_by_role("button", name="Show", exact=True).click()
     assert "as_of=" in page.url
     assert page.locator(".verdict .badge").inner_text().startswith("◐ reported")
-    assert page.locator("#add-attribution").count() == 0  # no writes into the past
-    assert page.locator("svg.provenance g.source-node[data-source=yonhap]").count() == 0
+    expect(page.locator("#add-attribution")).to_have_count(0)  # no writes into the past
+    expect(page.locator("svg.provenance g.source-node[data-source=yonhap]")).to_have_count(0)
 
 
 def test_a_form_without_its_csrf_token_is_refused(site, page):
@@ -291,6 +292,6 @@ def test_every_page_works_without_javascript(site, browser):
     page.goto(site.url(f"/claims/{NAVAL_DRILLS}"))
     page.get_by_label("Show this claim as it was known at").select_option(index=1)
     page.get_by_role("button", name="Show", exact=True).click()
-    assert re.search(r"as_of=\d{4}-", page.url)
-    assert page.get_by_role("link", name="Back to now").is_visible()
+    expect(page).to_have_url(re.compile(r"as_of=\d{4}-"))
+    expect(page.get_by_role("link", name="Back to now")).to_be_visible()
     context.close()
