@@ -10,6 +10,7 @@ from .api import register_api
 from .api.docs import STATIC_URL
 from .api.openapi import spec_options
 from .config import load_config
+from .context_proxies import quicken_flask_proxies
 from .db import borrow, give_back, init_database
 from .http_headers import AnswerHeaders
 from .problems import register_error_handlers
@@ -38,11 +39,12 @@ class App(Flask):
 
 
 def create_app(config=None, with_database=True):
-    """Build the application: config, database, observability, answer headers, request hooks, API, web pages,
-    error handlers.
+    """Build the application: Flask's proxies quickened, config, database, observability, answer headers, request
+    hooks, API, web pages, error handlers.
 
     `with_database=False` builds the app only to describe it (the OpenAPI document): no database is set up.
     """
+    quicken_flask_proxies()
     app = App(__name__)
     configure(app, config)
     observability.init_observability(app, read_guard=auth.requires("read"))
