@@ -188,8 +188,9 @@ def _open_sqlite(path, config):
         lock_type="IMMEDIATE",
         autoconnect=False,
     )
-    # Connections this process opened and no request holds now; see borrow().
+    # Connections this process opened and no request holds now, at most idle_limit of them; see borrow().
     database.idle_connections = []
+    database.idle_limit = config["DB_POOL_SIZE"]
     return database
 
 
@@ -262,10 +263,12 @@ def is_transient(error):
 
 def borrow(database):
     """Give a request a connection of its app's database: on SQLite one this worker opened before (pragmas set
-    once) and keeps for its life, on PostgreSQL one from the pool. True if the request took one.
+    once) if one is idle, on PostgreSQL one from the pool. True if the request took one.
 
-    Under the gevent worker each greenlet has its own connection state, so a worker holds
-    as many SQLite connections as requests it ever served at once, not one per client.
+    Under the gevent worker each greenlet has its own connection state, so a worker opens as
+    many SQLite connections as it serves requests at once, and keeps up to REPORTEDLY_DB_POOL_SIZE
+    of them between requests (give_back closes the rest): each kept one holds its page cache (up to
+    about 2 MB once warm) and its WAL's descriptor, so a burst of requests must not leave them all open.
     """
     if db.obj is not database:
         # Only a process hosting several apps (a test session) gets here; a worker has one app.
@@ -281,8 +284,9 @@ def borrow(database):
 
 
 def give_back(opened, error=None):
-    """End a request's use of the connection: SQLite's is kept for the next request, a pooled one goes back to
-    its pool; after a database error it is closed, and the next request opens a fresh one."""
+    """End a request's use of the connection: SQLite's is kept for the next request (closed if the pool size of
+    them are kept already), a pooled one goes back to its pool; after a database error it is closed, and the next
+    request opens a fresh one."""
     if db.is_closed():
         return
     if isinstance(error, (OperationalError, InterfaceError)) or (opened and db.in_transaction()):
@@ -292,7 +296,7 @@ def give_back(opened, error=None):
     if not opened:
         return
     idle = getattr(db.obj, "idle_connections", None)
-    if idle is None:
+    if idle is None or len(idle) >= db.obj.idle_limit:
         db.close()
         return
     idle.append(db.obj._state.conn)

@@ -312,6 +312,43 @@ def test_sqlite_requests_share_the_workers_connections_and_a_failed_one_is_repla
     assert len(opened) == 2 and database.idle_connections == [opened[1]]
 
 
+def test_a_burst_of_sqlite_requests_leaves_only_the_pool_size_of_connections_open(tmp_path):
+    """Six requests at once open six connections (each, holding its own, waits until all six have one); once they
+    are over, the worker keeps REPORTEDLY_DB_POOL_SIZE of them for the next requests and has closed the rest."""
+    import apsw
+
+    app = build_app(f"sqlite:///{tmp_path / 'burst.db'}", DB_POOL_SIZE=2)
+    together = threading.Barrier(6)
+
+    @app.before_request
+    def wait_for_the_others():
+        if not together.broken:
+            together.wait(timeout=10)
+
+    database = app.extensions["reportedly.db"]
+    opened, connect = [], database._connect
+    database._connect = lambda: opened.append(connect()) or opened[-1]
+
+    def request(answers):
+        thread = threading.Thread(target=lambda: answers.append(app.test_client().get("/v1/claims").status_code))
+        thread.start()
+        return thread
+
+    answers = []
+    for thread in [request(answers) for _ in range(6)]:
+        thread.join()
+    assert answers == [200] * 6 and len(opened) == 6
+    kept = database.idle_connections
+    assert len(kept) == 2 and all(connection in opened for connection in kept)
+    for connection in opened:
+        if connection not in kept:
+            with pytest.raises(apsw.ConnectionClosedError):
+                connection.execute("SELECT 1")
+    together.abort()
+    request(answers).join()
+    assert answers[-1] == 200 and len(opened) == 6 and len(database.idle_connections) == 2
+
+
 
 def test_a_pooled_postgresql_connection_is_pinged_only_after_a_pause(fresh_database, monkeypatch):
     """A connection given back a moment ago is lent again without a ping; one that waited in the pool past the
