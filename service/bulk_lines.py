@@ -13,6 +13,7 @@ from .claim_lines import read_claim_bytes
 from .errors import field_errors
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
 
+UTF8_BOM = b"\xef\xbb\xbf"
 SCHEMAS = {"source": SourceSchema(), "document": DocumentSchema(), "claim": ClaimSchema()}
 DOCUMENT_LINE = DocumentLineSchema()
 ATTRIBUTION_LINE = AttributionLineSchema()
@@ -39,13 +40,21 @@ def line_error(number, field, reason):
 
 
 def read_lines(stream, max_line_bytes=None):
-    """(number, bytes) for each line of a binary stream, or a TooLong for a line over the limit."""
+    """(number, bytes) for each line of a binary stream, or a TooLong for a line over the limit.
+
+    A UTF-8 byte order mark before the first line is passed over, as RFC 8259 lets a JSON
+    reader do: editors and spreadsheet exports on Windows write one, and a file that is
+    otherwise good should not fail at its first byte. Anywhere else it is a bad line.
+    """
     number = 0
     while True:
-        raw = stream.readline(max_line_bytes + 2) if max_line_bytes else stream.readline()
+        mark = len(UTF8_BOM) if number == 0 else 0
+        raw = stream.readline(max_line_bytes + 2 + mark) if max_line_bytes else stream.readline()
         if not raw:
             return
         number += 1
+        if mark and raw.startswith(UTF8_BOM):
+            raw = raw[mark:]
         if max_line_bytes and len(raw.rstrip(b"\r\n")) > max_line_bytes:
             yield number, TooLong(max_line_bytes)
             return

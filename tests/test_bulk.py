@@ -208,6 +208,23 @@ def test_a_bad_line_in_batch_3_leaves_batches_1_and_2_written(app, bad, field):
         assert ImportReport.get_by_id(report["id"]).state == "failed"
 
 
+def test_a_file_saved_on_windows_imports_as_the_same_lines(app, fresh_database):
+    """A byte order mark before the first line and CRLF line ends (a Windows editor's file) import as the plain file
+    does; the mark does not count toward the first line's byte limit. A mark on a later line is a bad line."""
+    plain = ndjson(content(6))
+    longest = max(len(line) for line in plain.splitlines())
+    windows = b"\xef\xbb\xbf" + plain.replace(b"\n", b"\r\n")
+    report = import_bytes(app, windows, max_line_bytes=longest)
+    assert report["errors"] == [] and report["counts"]["claims"] == 6 and report["counts"]["sources"] == 6
+    copy = build_app(fresh_database())
+    assert import_bytes(copy, plain)["errors"] == []
+    assert export_text(app) == export_text(copy)
+    marked_later = plain + b"\xef\xbb\xbf" + ndjson([claim_line(7)])
+    errors = import_bytes(build_app(fresh_database()), marked_later)["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [(14, None)]
+    assert errors[0]["reason"].startswith("Not valid JSON")
+
+
 def test_a_dry_run_validates_and_writes_nothing(app):
     report = import_bytes(app, ndjson(content(10)), dry_run=True)
     assert report["errors"] == [] and report["id"] is None and report["counts"]["claims"] == 10
