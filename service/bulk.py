@@ -12,7 +12,7 @@ import contextlib
 import gc
 
 from . import creation, ledger, source_writes, timeline
-from .bulk_lines import BatchFailed, TooLong, line_error, parse_line, read_lines
+from .bulk_lines import BatchFailed, Unreadable, line_error, parse_line, read_lines
 from .clock import utcnow
 from .db import checkpoints_beside, db, is_postgresql, page_cache
 from .errors import Conflict, Invalid, NotFound
@@ -125,11 +125,11 @@ class Import:
                 checkpoints.due()
 
     def _batches(self, lines):
-        """The lines in batches of batch_size; a line over the byte limit ends its batch."""
+        """The lines in batches of batch_size; an unreadable line ends its batch."""
         batch = []
         for number, raw in lines:
             batch.append((number, raw))
-            if len(batch) == self.batch_size or isinstance(raw, TooLong):
+            if len(batch) == self.batch_size or isinstance(raw, Unreadable):
                 yield batch
                 batch = []
         if batch:

@@ -14,6 +14,9 @@ from .errors import field_errors
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
 
 UTF8_BOM = b"\xef\xbb\xbf"
+# Byte order marks of the encodings a Windows editor saves "Unicode" text in, longest first.
+OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+              (b"\xfe\xff", "UTF-16"))
 SCHEMAS = {"source": SourceSchema(), "document": DocumentSchema(), "claim": ClaimSchema()}
 DOCUMENT_LINE = DocumentLineSchema()
 ATTRIBUTION_LINE = AttributionLineSchema()
@@ -27,11 +30,12 @@ class BatchFailed(Exception):
         self.errors = errors
 
 
-class TooLong:
-    """Stands for a line over the byte limit, which is not read into memory."""
+class Unreadable:
+    """Stands for a line that is not read: one over the byte limit (not read into memory), or a file that is not
+    UTF-8 at all. It ends the import."""
 
-    def __init__(self, limit):
-        self.limit = limit
+    def __init__(self, reason):
+        self.reason = reason
 
 
 def line_error(number, field, reason):
@@ -40,11 +44,14 @@ def line_error(number, field, reason):
 
 
 def read_lines(stream, max_line_bytes=None):
-    """(number, bytes) for each line of a binary stream, or a TooLong for a line over the limit.
+    """(number, bytes) for each line of a binary stream; an Unreadable, and no more lines, for a line over the limit
+    or a file in another encoding.
 
     A UTF-8 byte order mark before the first line is passed over, as RFC 8259 lets a JSON
     reader do: editors and spreadsheet exports on Windows write one, and a file that is
-    otherwise good should not fail at its first byte. Anywhere else it is a bad line.
+    otherwise good should not fail at its first byte. Anywhere else it is a bad line. A
+    UTF-16 or UTF-32 mark ends the import at line 1 with what to do, rather than a report
+    of every line's undecodable bytes.
     """
     number = 0
     while True:
@@ -55,8 +62,13 @@ def read_lines(stream, max_line_bytes=None):
         number += 1
         if mark and raw.startswith(UTF8_BOM):
             raw = raw[mark:]
+        elif mark:
+            encoding = next((name for bom, name in OTHER_BOMS if raw.startswith(bom)), None)
+            if encoding is not None:
+                yield number, Unreadable(f"The file is {encoding} text; JSON Lines are UTF-8: save it as UTF-8.")
+                return
         if max_line_bytes and len(raw.rstrip(b"\r\n")) > max_line_bytes:
-            yield number, TooLong(max_line_bytes)
+            yield number, Unreadable(f"Longer than {max_line_bytes} bytes.")
             return
         yield number, raw
 
@@ -67,16 +79,21 @@ def _reject_constant(name):
 
 def parse_line(number, raw):
     """(kind, data, extras) of one line, validated; None for a blank line; BatchFailed when it is bad."""
-    if isinstance(raw, TooLong):
-        raise BatchFailed([line_error(number, None, f"Longer than {raw.limit} bytes.")])
+    if isinstance(raw, Unreadable):
+        raise BatchFailed([line_error(number, None, raw.reason)])
     if not raw.strip():
         return None
     plain = read_claim_bytes(raw)
     if plain is not None:
         return "claim", *plain
     try:
-        obj = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        reason = f"Not UTF-8 text: byte {error.object[error.start]:#04x} at byte {error.start + 1} of the line."
+        raise BatchFailed([line_error(number, None, reason)]) from None
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
         raise BatchFailed([line_error(number, None, f"Not valid JSON: {error}.")]) from None
     if not isinstance(obj, dict):
         raise BatchFailed([line_error(number, None, "Must be a JSON object.")])

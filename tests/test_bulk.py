@@ -225,6 +225,28 @@ def test_a_file_saved_on_windows_imports_as_the_same_lines(app, fresh_database):
     assert errors[0]["reason"].startswith("Not valid JSON")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_file_in_another_unicode_encoding_fails_at_line_1_with_what_to_do(app, encoding):
+    """Notepad's "Unicode" is UTF-16 with a byte order mark: one error, at line 1, saying to save as UTF-8, rather
+    than a report of every line's undecodable bytes."""
+    text = ndjson(content(2)).decode()
+    data = text.encode(encoding) if encoding != "utf-16-be" else b"\xfe\xff" + text.encode(encoding)
+    report = import_bytes(app, data)
+    name = encoding.upper()[:6]
+    assert report["errors"] == [{"line": 1, "field": None,
+                                 "reason": f"The file is {name} text; JSON Lines are UTF-8: save it as UTF-8."}]
+    assert report["counts"]["sources"] == 0 and report["lines"] == 1
+
+
+def test_a_line_that_is_not_utf8_names_the_byte(app):
+    source = {"type": "source", "id": "agencia", "name": "Agência", "kind": "news_outlet", "reliability": "C"}
+    latin1 = json.dumps(source, ensure_ascii=False).encode("latin-1") + b"\n"
+    report = import_bytes(app, ndjson(SOURCES) + latin1)
+    position = latin1.index(b"\xea") + 1
+    assert report["errors"] == [{"line": 7, "field": None,
+                                 "reason": f"Not UTF-8 text: byte 0xea at byte {position} of the line."}]
+
+
 def test_a_dry_run_validates_and_writes_nothing(app):
     report = import_bytes(app, ndjson(content(10)), dry_run=True)
     assert report["errors"] == [] and report["id"] is None and report["counts"]["claims"] == 10
