@@ -44,8 +44,7 @@ def line_error(number, field, reason):
 
 
 def read_lines(stream, max_line_bytes=None):
-    """(number, bytes) for each line of a binary stream; an Unreadable, and no more lines, for a line over the limit
-    or a file in another encoding.
+    """(number, bytes) for each line of a binary stream; an Unreadable, and no more lines, for one it cannot read.
 
     A UTF-8 byte order mark before the first line is passed over, as RFC 8259 lets a JSON
     reader do: editors and spreadsheet exports on Windows write one, and a file that is
