@@ -349,7 +349,6 @@ def test_a_burst_of_sqlite_requests_leaves_only_the_pool_size_of_connections_ope
     assert answers[-1] == 200 and len(opened) == 6 and len(database.idle_connections) == 2
 
 
-
 def test_a_pooled_postgresql_connection_is_pinged_only_after_a_pause(fresh_database, monkeypatch):
     """A connection given back a moment ago is lent again without a ping; one that waited in the pool past the
     window is pinged, and if its server session ended meanwhile it is replaced, unseen by the request."""
