@@ -35,7 +35,7 @@ path, method, token, times = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv
 if path == "/bare":
     from bench.bare_app import app
 else:
-    from service import create_app
+    from service.app import create_app
     app = create_app()
 client = app.test_client()
 body = {{"source": "reuters", "stance": "supports", "basis": "secondhand", "confidence": 0.5}}

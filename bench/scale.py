@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service import create_app, source_writes  # noqa: E402
+from service import source_writes  # noqa: E402
+from service.app import create_app  # noqa: E402
 from service.auth import create_token  # noqa: E402
 from service.db import close_all, db  # noqa: E402
 from service.migrations import migrate  # noqa: E402

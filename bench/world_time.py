@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scale  # noqa: E402
 
-from service import create_app  # noqa: E402
+from service.app import create_app  # noqa: E402
 from service.auth import create_token  # noqa: E402
 from service.db import close_all, db  # noqa: E402
 from service.migrations import migrate  # noqa: E402

@@ -18,11 +18,10 @@ from peewee import IntegrityError
 from . import sql
 from .clock import utcnow
 from .db import db
-from .models import Token
+from .models import SCOPES, Token
 from .problems import Problem
 from .ratelimit import check_auth_failures, count_auth_failure
 
-SCOPES = ("read", "write", "admin")  # each includes the ones before it
 PREFIX = "rpt"
 KEY_ID = re.compile(r"[0-9a-f]{16}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

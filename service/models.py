@@ -340,6 +340,10 @@ class Job(BaseModel):
     error = TextField(null=True)
 
 
+# A token's scopes: each includes the ones before it.
+SCOPES = ("read", "write", "admin")
+
+
 class Token(BaseModel):
     """A bearer token: its public key id and the SHA-256 of its secret, never the secret."""
 

@@ -1,5 +1,5 @@
 """The WSGI entry point gunicorn loads: the only module-level app."""
 
-from . import create_app
+from .app import create_app
 
 app = create_app()

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from service import create_app
+from service.app import create_app
 from service.auth import create_token
 from service.db import close_all, db
 from service.migrations import LATEST, migrate

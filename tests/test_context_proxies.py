@@ -4,7 +4,7 @@ import pytest
 from flask import Request, current_app, g, request, session
 from werkzeug.local import LocalProxy
 
-from service import create_app
+from service.app import create_app
 from service.context_proxies import QuickProxy
 
 

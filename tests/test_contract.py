@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from service import create_app
 from service.api import examples
+from service.app import create_app
 from service.cli import openapi_text
 from service.db import db
 from service.seeding import load_seeds

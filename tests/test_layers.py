@@ -16,9 +16,9 @@ HTTP = ("service.api", "service.schemas", "service.fields", "service.problems", 
         "service.ratelimit", "service.web", "flask", "flask_smorest", "webargs", "werkzeug", "marshmallow")
 # The edges: the HTTP layer, the app and process around it, the CLI, and the readers of outside input that
 # validate with the API's own schemas (bulk import and its fast claim reader, seed files).
-EDGES = HTTP[:7] + ("service.observability", "service.http_headers", "service.context_proxies", "service.workers",
-                    "service.gunicorn_conf", "service.healthcheck", "service.wsgi", "service.cli", "service.bulk",
-                    "service.bulk_lines", "service.claim_lines", "service.seeding")
+EDGES = HTTP[:7] + ("service.app", "service.observability", "service.http_headers", "service.context_proxies",
+                    "service.workers", "service.gunicorn_conf", "service.healthcheck", "service.wsgi", "service.cli",
+                    "service.bulk", "service.bulk_lines", "service.claim_lines", "service.seeding")
 
 
 def module_name(path):
