@@ -14,6 +14,7 @@ REPORTEDLY_BENCH_DATABASE_URL set to a PostgreSQL URL adds a run there (in a new
 --postgresql-only runs only that one.
 """
 
+import argparse
 import json
 import os
 import resource
@@ -219,11 +220,15 @@ def report(title, sizes, runs):
     print("| ledger built in (s) | " + " | ".join(f"{built:.0f}" for _, built in runs) + " | |")
 
 
-def main(argv):
-    only_postgresql = "--postgresql-only" in argv
-    sizes = [int(a) for a in argv[1:] if a != "--postgresql-only"] or [10_000, 100_000]
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000], help="ledger sizes, in claims")
+    parser.add_argument("--postgresql-only", action="store_true",
+                        help="only the PostgreSQL run (REPORTEDLY_BENCH_DATABASE_URL)")
+    args = parser.parse_args()
+    sizes = args.sizes
     folder = Path(tempfile.mkdtemp(prefix="reportedly-scale-"))
-    if not only_postgresql:
+    if not args.postgresql_only:
         runs = [measure(f"sqlite:///{folder / f'ledger-{size}.db'}", size, folder) for size in sizes]
         report("SQLite", sizes, runs)
     url = os.environ.get("REPORTEDLY_BENCH_DATABASE_URL")
@@ -233,4 +238,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()
