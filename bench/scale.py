@@ -225,16 +225,15 @@ def main():
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000], help="ledger sizes, in claims")
     parser.add_argument("--postgresql-only", action="store_true",
                         help="only the PostgreSQL run (REPORTEDLY_BENCH_DATABASE_URL)")
-    args = parser.parse_args()
-    sizes = args.sizes
+    args = parser.parse_intermixed_args()
     folder = Path(tempfile.mkdtemp(prefix="reportedly-scale-"))
     if not args.postgresql_only:
-        runs = [measure(f"sqlite:///{folder / f'ledger-{size}.db'}", size, folder) for size in sizes]
-        report("SQLite", sizes, runs)
+        runs = [measure(f"sqlite:///{folder / f'ledger-{size}.db'}", size, folder) for size in args.sizes]
+        report("SQLite", args.sizes, runs)
     url = os.environ.get("REPORTEDLY_BENCH_DATABASE_URL")
     if url:
-        runs = [measure(postgresql_schema(url), size, folder) for size in sizes]
-        report("PostgreSQL", sizes, runs)
+        runs = [measure(postgresql_schema(url), size, folder) for size in args.sizes]
+        report("PostgreSQL", args.sizes, runs)
 
 
 if __name__ == "__main__":

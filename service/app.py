@@ -49,7 +49,7 @@ def create_app(config=None, with_database=True):
     `with_database=False` builds the app only to describe it (the OpenAPI document): no database is set up.
     """
     quicken_flask_proxies()
-    app = App("service")  # the package: its folder holds the templates and static files, as before
+    app = App(__package__)  # named for the package, as when this factory lived in its __init__
     configure(app, config)
     observability.init_observability(app, read_guard=auth.requires("read"))
     trust_proxies(app)

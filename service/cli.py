@@ -81,7 +81,7 @@ def keys():
 @click.option("--scope", required=True, type=click.Choice(SCOPES), help="read < write < admin.")
 def keys_create(name, scope):
     """Create a token; it is printed once, alone on the last line."""
-    from . import auth
+    from . import auth  # here, not at the top: it brings Flask, which no other command needs
 
     with connected():
         try:
@@ -105,7 +105,7 @@ def keys_list():
 @click.argument("name")
 def keys_revoke(name):
     """Revoke the token called NAME."""
-    from . import auth
+    from . import auth  # here, not at the top: it brings Flask, which no other command needs
 
     with connected():
         if not auth.revoke_token(name):
