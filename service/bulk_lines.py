@@ -5,6 +5,7 @@ taken off first; a plainly valid claim line is read by service.claim_lines to th
 result, faster.
 """
 
+import codecs
 import json
 
 from marshmallow import ValidationError
@@ -13,10 +14,10 @@ from .claim_lines import read_claim_bytes
 from .errors import field_errors
 from .schemas import AttributionLineSchema, ClaimSchema, DocumentLineSchema, DocumentSchema, SourceSchema
 
-UTF8_BOM = b"\xef\xbb\xbf"
-# Byte order marks of the encodings a Windows editor saves "Unicode" text in, longest first.
-OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
-              (b"\xfe\xff", "UTF-16"))
+# Byte order marks of the encodings a Windows editor saves "Unicode" text in, longest first (UTF-32 LE's
+# begins with UTF-16 LE's).
+OTHER_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
+              (codecs.BOM_UTF16_BE, "UTF-16"))
 SCHEMAS = {"source": SourceSchema(), "document": DocumentSchema(), "claim": ClaimSchema()}
 DOCUMENT_LINE = DocumentLineSchema()
 ATTRIBUTION_LINE = AttributionLineSchema()
@@ -54,12 +55,12 @@ def read_lines(stream, max_line_bytes=None):
     """
     number = 0
     while True:
-        mark = len(UTF8_BOM) if number == 0 else 0
+        mark = len(codecs.BOM_UTF8) if number == 0 else 0
         raw = stream.readline(max_line_bytes + 2 + mark) if max_line_bytes else stream.readline()
         if not raw:
             return
         number += 1
-        if mark and raw.startswith(UTF8_BOM):
+        if mark and raw.startswith(codecs.BOM_UTF8):
             raw = raw[mark:]
         elif mark:
             encoding = next((name for bom, name in OTHER_BOMS if raw.startswith(bom)), None)
