@@ -13,8 +13,9 @@ from .db import db, is_postgresql
 from .derived import Target, derive_created, json_text, store_created, terms_of
 from .facts import source_facts
 from .ledger import CLAIM_FIELDS
-from .models import Attribution, Claim, ClaimRevision, ClaimState, HistoryEntry, Relay, TermSpan
+from .models import Attribution, Claim, ClaimRevision, ClaimState, HistoryEntry, Relay, TermSpan, WordSpan
 from .rules import Statement
+from .search import words_of
 
 
 def create_claims(claims, documents, now):
@@ -63,8 +64,8 @@ def _statement(attribution_id, data, document, now):
 
 
 def _insert_claims(claim_ids, claims, derived, at, copied):
-    """Insert new claims with their derived fields (service.timeline.Fields), term spans and, unless they are
-    `copied` from the claims later, first revisions."""
+    """Insert new claims with their derived fields (service.timeline.Fields), term and word spans and, unless
+    they are `copied` from the claims later, first revisions."""
     own = [(claim_id, data["text"], json_text(data["subjects"]), json_text(data["parties"]),
             None if data["event_time"] is None else to_micros(data["event_time"]))
            for claim_id, data in zip(claim_ids, claims, strict=True)]
@@ -72,12 +73,16 @@ def _insert_claims(claim_ids, claims, derived, at, copied):
                [(*fields, at, at, *new) for fields, new in zip(own, derived, strict=True)])
     if not copied:
         sql.insert(ClaimRevision, ("claim", *CLAIM_FIELDS, "valid_from"), [(*fields, at) for fields in own])
-    # A new claim has no open term spans: record_terms would only add these, one query per claim.
-    sql.insert(TermSpan, ("claim", "kind", "term", "valid_from", "valid_to"), [
-        (claim_id, kind, term, at, timeline.FOREVER)
-        for claim_id, data in zip(claim_ids, claims, strict=True)
-        for kind, term in sorted(terms_of(data["text"], data["subjects"], data["parties"]))
-    ])
+    # A new claim has no open spans: record_terms would only add these, a few queries per claim.
+    terms, words = [], []
+    for claim_id, data in zip(claim_ids, claims, strict=True):
+        terms += [(claim_id, kind, term, at, timeline.FOREVER)
+                  for kind, term in sorted(terms_of(data["subjects"], data["parties"]))]
+        text_words = words_of(data["text"])
+        if text_words:
+            words.append(timeline.word_span(claim_id, text_words, at, timeline.FOREVER))
+    sql.insert(TermSpan, ("claim", "kind", "term", "valid_from", "valid_to"), terms)
+    sql.insert(WordSpan, timeline.WORD_SPAN_COLUMNS, words)
 
 
 def _in_one_run(claim_ids):

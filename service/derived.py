@@ -52,14 +52,12 @@ class Outcome(NamedTuple):
 
 def claim_terms(claim):
     """The (kind, term) pairs the subject, party and word filters find a claim by."""
-    return terms_of(claim.text, claim.subjects, claim.parties)
+    return terms_of(claim.subjects, claim.parties) | {("word", w) for w in words_of(claim.text)}
 
 
-def terms_of(text, subjects, parties):
-    """The (kind, term) pairs of a claim's own fields."""
-    terms = {("subject", subject_term(s)) for s in subjects}
-    terms |= {("party", p) for p in parties}
-    return terms | {("word", w) for w in words_of(text)}
+def terms_of(subjects, parties):
+    """The (kind, term) pairs of a claim's subjects and parties (its TermSpans; its words are a WordSpan)."""
+    return {("subject", subject_term(s)) for s in subjects} | {("party", p) for p in parties}
 
 
 def refresh_claim(claim, cause_kind, cause_id, now, always=False):

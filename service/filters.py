@@ -2,9 +2,9 @@
 
 A filter is SQL over what the ledger stores: the derived status and confidence of
 the claim at the time asked (Claim now, ClaimState at `as_of`, WorldState at
-`published_before`), the claim's terms at that time (TermSpan), and its attributions
-active at that time (the SQL twin of service.rules.is_active, checked against it by
-the property tests). Only `as_of` and `published_before` together have no stored
+`published_before`), the claim's terms and words at that time (TermSpan, WordSpan),
+and its attributions active at that time (the SQL twin of service.rules.is_active,
+checked against it by the property tests). Only `as_of` and `published_before` together have no stored
 state: there the status and confidence are re-derived, a window at a time.
 """
 
@@ -14,9 +14,10 @@ from peewee import fn
 
 from . import sql
 from .clock import to_micros
+from .db import is_postgresql
 from .errors import Invalid
-from .models import Attribution, Claim, ClaimState, Relay, TermSpan, WorldState
-from .search import subject_term, words_of
+from .models import Attribution, Claim, ClaimState, Relay, TermSpan, WordSpan, WorldState
+from .search import subject_term, word_needle, words_of
 from .timeline import FOREVER
 
 
@@ -79,12 +80,19 @@ def active_attribution(moment):
     return condition
 
 
-def term_held(moment):
-    """SQL: a term span that held at the knowledge time (world time does not move terms)."""
+def span_held(span, moment):
+    """SQL: a row of a span table (TermSpan, WordSpan) that held at the knowledge time (world time does not move
+    terms)."""
     if moment.as_of is None:
-        return TermSpan.valid_to == FOREVER
+        return span.valid_to == FOREVER
     at = to_micros(moment.as_of)
-    return (TermSpan.valid_from <= at) & (TermSpan.valid_to > at)
+    return (span.valid_from <= at) & (span.valid_to > at)
+
+
+def has_word(word):
+    """SQL: a WordSpan's words hold this word (SQLite's instr and PostgreSQL's strpos are one function)."""
+    position = fn.strpos if is_postgresql() else fn.instr
+    return position(WordSpan.words, word_needle(word)) > 0
 
 
 @dataclass(frozen=True)
@@ -153,13 +161,18 @@ class ClaimFilter:
                 .join(Relay)
                 .where(Attribution.claim == claim, Relay.source == self.relayed_by, active)
             ))
-        terms = [("subject", self.subject), ("party", self.party)] + [("word", w) for w in sorted(self.words)]
-        for kind, term in terms:
+        for kind, term in (("subject", self.subject), ("party", self.party)):
             if term:
                 conditions.append(fn.EXISTS(
                     TermSpan.select(TermSpan.id)
-                    .where(TermSpan.kind == kind, TermSpan.term == term, TermSpan.claim == claim, term_held(moment))
+                    .where(TermSpan.kind == kind, TermSpan.term == term, TermSpan.claim == claim,
+                           span_held(TermSpan, moment))
                 ))
+        if self.words:
+            conditions.append(fn.EXISTS(
+                WordSpan.select(WordSpan.id)
+                .where(WordSpan.claim == claim, span_held(WordSpan, moment), *map(has_word, sorted(self.words)))
+            ))
         return conditions
 
     def matching_ids(self, moment, low, high, limit):

@@ -135,7 +135,8 @@ class ClaimTerm(BaseModel):
 
 
 class TermSpan(BaseModel):
-    """One searchable term of a claim (a subject, a party or a word of its text) over knowledge time.
+    """One searchable term of a claim (a subject or a party) over knowledge time; the words of its text are
+    WordSpans.
 
     It holds from `valid_from` until `valid_to` (FOREVER while it still holds), both in
     microseconds, so filters read the terms of now and of any past time from one index.
@@ -153,6 +154,24 @@ class TermSpan(BaseModel):
             (("kind", "term", "claim", "valid_from"), True),
             (("claim", "valid_to"), False),
         )
+
+
+class WordSpan(BaseModel):
+    """The words of a claim's text over knowledge time: one row for each run of time its text held the same words.
+
+    `words` holds them as service.search.word_list writes them, sorted, each between single
+    spaces (" artillery shells "), so that a filter finds a word by the position of " word "
+    in it, on SQLite and PostgreSQL alike. One row a text, not one a word: the words were
+    most of the rows a new claim wrote. A text with no words has no row.
+    """
+
+    claim = ForeignKeyField(Claim, on_delete="CASCADE", index=False)
+    words = TextField()
+    valid_from = BigIntegerField()
+    valid_to = BigIntegerField()
+
+    class Meta:
+        indexes = ((("claim", "valid_to"), False),)
 
 
 class DerivedFields(BaseModel):
@@ -389,6 +408,7 @@ MODELS = (
     ClaimRevision,
     ClaimTerm,
     TermSpan,
+    WordSpan,
     ClaimState,
     WorldState,
     WorldSource,

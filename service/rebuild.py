@@ -8,9 +8,9 @@ the terms from the claim as it stands and its revisions; the counts at a world t
 summed afresh from the world-time timelines once they are all written.
 """
 
-from . import world_tally
+from . import sql, world_tally
 from .clock import to_micros
-from .derived import REDERIVE_BATCH, claim_terms
+from .derived import REDERIVE_BATCH, terms_of
 from .facts import derive_many, inputs_many
 from .models import (
     Attribution,
@@ -23,17 +23,27 @@ from .models import (
     TallyCount,
     TallyDelta,
     TermSpan,
+    WordSpan,
     WorldSource,
     WorldState,
 )
 from .rules import world_timeline
+from .search import words_of
 from .tally import checkpoint_if_due
-from .timeline import FOREVER, insert_rows, public_shape, record_states, record_worlds
+from .timeline import (
+    FOREVER,
+    WORD_SPAN_COLUMNS,
+    insert_rows,
+    public_shape,
+    record_states,
+    record_worlds,
+    word_span,
+)
 
 
 def rebuild_all(progress=lambda done: None):
     """Drop every timeline row and write them again from the inputs, a batch of claims at a time."""
-    for model in (TallyCount, TallyCheckpoint, TallyDelta, ClaimState, WorldState, WorldSource, TermSpan):
+    for model in (TallyCount, TallyCheckpoint, TallyDelta, ClaimState, WorldState, WorldSource, TermSpan, WordSpan):
         model.delete().execute()
     last_id, done = 0, 0
     with world_tally.recounted():
@@ -87,24 +97,32 @@ def change_points(claim):
 
 
 def _rebuild_terms(claims):
-    """Term spans from each claim's revisions: a term holds from the revision that adds it to the one that drops it."""
-    rows = []
+    """Term and word spans from each claim's revisions: a term holds from the revision that adds it to the one that
+    drops it, its words from the revision that changes them to the next that does."""
+    rows, word_rows = [], []
     for claim in claims:
         revisions = (
             ClaimRevision.select()
             .where(ClaimRevision.claim == claim.id)
             .order_by(ClaimRevision.valid_from)
         )
-        opened = {}
+        opened, words, words_from = {}, set(), None
         for revision in revisions:
             at = to_micros(revision.valid_from)
-            terms = claim_terms(revision)
+            terms = terms_of(revision.subjects, revision.parties)
             for term in set(opened) - terms:
                 rows.append(_span(claim.id, term, opened.pop(term), at))
             for term in terms - set(opened):
                 opened[term] = at
+            if words_of(revision.text) != words:
+                if words:
+                    word_rows.append(word_span(claim.id, words, words_from, at))
+                words, words_from = words_of(revision.text), at
         rows += [_span(claim.id, term, start, FOREVER) for term, start in opened.items()]
+        if words:
+            word_rows.append(word_span(claim.id, words, words_from, FOREVER))
     insert_rows(TermSpan, rows)
+    sql.insert(WordSpan, WORD_SPAN_COLUMNS, word_rows)
 
 
 def _span(claim_id, term, start, end):

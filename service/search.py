@@ -3,8 +3,8 @@
 A word is a run of letters and digits after Unicode NFKC normalisation and case
 folding, so "Café", "CAFE\u0301" and "café" are one word, "zqx_wvy" is two, and
 "kcna.kp" is two on every database. The words of each claim's text are kept as
-TermSpan rows (kind "word"), which SQLite and PostgreSQL index alike: the same
-words find the same claims on every path and database.
+WordSpan rows, one a text, in the form word_list gives, which `q` reads alike on
+SQLite and PostgreSQL: the same words find the same claims on every path and database.
 """
 
 import re
@@ -28,3 +28,14 @@ def words_of(text):
 def subject_term(subject):
     """A subject as the `subject` filter compares it: exactly, but case-insensitively."""
     return fold(subject)
+
+
+def word_list(words):
+    """Words as a WordSpan keeps them: sorted, each between single spaces, so that " word " is found in it exactly
+    when the word is one of them (a word holds no space)."""
+    return " " + " ".join(sorted(words)) + " "
+
+
+def word_needle(word):
+    """What a word is looked for as in a word_list."""
+    return f" {word} "

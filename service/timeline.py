@@ -9,7 +9,8 @@ read rows instead of re-deriving the ledger:
   how the rewrite moves the counts at a world time (service.world_tally).
 - TallyDelta: how each write changed the counts by status, overall (source "") and per
   origin source; service.tally sums them into checkpoints and reads counts at any time.
-- TermSpan: subjects, parties and words of the text, each over the time it held.
+- TermSpan: subjects and parties, each over the time it held; WordSpan: the words of the
+  text, one row for each run of time they stayed the same.
 Times here are integer microseconds (service.clock.to_micros).
 """
 
@@ -26,10 +27,14 @@ from .models import (
     ClaimState,
     TallyDelta,
     TermSpan,
+    WordSpan,
     WorldSource,
     WorldState,
 )
+from .search import word_list
 from .sql import chunks
+
+WORD_SPAN_COLUMNS = ("claim", "words", "valid_from", "valid_to")
 
 
 def micros(moment, default):
@@ -310,9 +315,11 @@ def _compare_steps(claim_id, steps, old, changes):
 
 
 def record_terms(claim_id, terms, now, new=False):
-    """Make a claim's open term spans equal `terms` (a set of (kind, term)) from `now` on; a `new` claim has none
-    open yet."""
+    """Make a claim's open term spans equal `terms` (a set of (kind, term), its words among them) from `now` on; a
+    `new` claim has none open yet."""
     at = to_micros(now)
+    record_words(claim_id, {term for kind, term in terms if kind == "word"}, at, new)
+    terms = {(kind, term) for kind, term in terms if kind != "word"}
     open_spans = {} if new else {
         (row.kind, row.term): row.id
         for row in TermSpan.select(TermSpan.id, TermSpan.kind, TermSpan.term)
@@ -325,6 +332,27 @@ def record_terms(claim_id, terms, now, new=False):
     started = sorted(terms - set(open_spans))
     rows = [{"claim": claim_id, "kind": k, "term": t, "valid_from": at, "valid_to": FOREVER} for k, t in started]
     insert_rows(TermSpan, rows)
+
+
+def record_words(claim_id, words, at, new=False):
+    """Make a claim's open word span hold `words` from `at` (microseconds) on, if they changed."""
+    held = None if new else (
+        WordSpan.select(WordSpan.id, WordSpan.words, WordSpan.valid_from)
+        .where(WordSpan.claim == claim_id, WordSpan.valid_to == FOREVER)
+        .first()
+    )
+    if (held.words if held else None) == (word_list(words) if words else None):
+        return
+    if held is not None:  # ended now, or gone if it began now (earlier in this transaction)
+        ended = WordSpan.delete() if held.valid_from == at else WordSpan.update(valid_to=at)
+        ended.where(WordSpan.id == held.id).execute()
+    if words:
+        sql.insert(WordSpan, WORD_SPAN_COLUMNS, [word_span(claim_id, words, at, FOREVER)])
+
+
+def word_span(claim_id, words, start, end):
+    """A WordSpan row's values (WORD_SPAN_COLUMNS) for a non-empty set of words."""
+    return claim_id, word_list(words), start, end
 
 
 def insert_rows(model, rows):

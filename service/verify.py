@@ -11,10 +11,11 @@ from peewee import fn
 
 from . import world_tally
 from .clock import to_micros
-from .derived import REDERIVE_BATCH, claim_terms
+from .derived import REDERIVE_BATCH, terms_of
 from .facts import derive_many, inputs_many
-from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WorldSource, WorldState
+from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WordSpan, WorldSource, WorldState
 from .rules import derive_status, world_timeline
+from .search import word_list, words_of
 from .tally import counts_at, split_counts, world_counts_at
 from .timeline import (
     BEGINNING,
@@ -115,7 +116,11 @@ def _verify_terms(claim):
         for span in TermSpan.select(TermSpan.kind, TermSpan.term)
         .where(TermSpan.claim == claim.id, TermSpan.valid_to == FOREVER)
     }
-    return _compare(f"claim {claim.id}: indexed terms", sorted(held), sorted(claim_terms(claim)))
+    words = [span.words for span in WordSpan.select(WordSpan.words)
+             .where(WordSpan.claim == claim.id, WordSpan.valid_to == FOREVER)]
+    expected = words_of(claim.text)
+    return (_compare(f"claim {claim.id}: indexed terms", sorted(held), sorted(terms_of(claim.subjects, claim.parties)))
+            + _compare(f"claim {claim.id}: indexed words", words, [word_list(expected)] if expected else []))
 
 
 def verify_counts():

@@ -26,6 +26,7 @@ from service.models import (
     TallyCount,
     TallyDelta,
     TermSpan,
+    WordSpan,
     WorldSource,
     WorldState,
     WorldTally,
@@ -43,7 +44,7 @@ BIN = Path(sys.executable).parent
 
 INPUTS = ("Source", "SourceRevision", "Document", "Claim", "ClaimRevision", "Attribution", "Relay",
           "HistoryEntry", "Token", "IdempotencyRecord")
-TIMELINES = (TermSpan, ClaimState, WorldState, WorldSource)
+TIMELINES = (TermSpan, WordSpan, ClaimState, WorldState, WorldSource)
 TALLIES = (TallyCount, TallyCheckpoint, TallyDelta, WorldTally, WorldTallyDelta)
 
 
@@ -90,6 +91,50 @@ def test_a_version_2_database_with_data_gets_its_timelines(fresh_database):
     [found] = client.get("/v1/claims", query_string={"q": "ARTILLERY shells"}).get_json()["items"]
     assert found["id"] == arms.id and found["status"] == "unconfirmed"
     assert client.get("/v1/summary").get_json()["total"] == 19
+
+
+def test_version_10_keeps_the_words_of_every_moment_in_one_row_a_text(fresh_database):
+    """Migration 0010 turns each word's term spans into word spans that hold the same words at every moment, so `q`
+    finds what it found, now and in the past."""
+    app = build_app(fresh_database())
+    with db.connection_context():
+        load_seeds(SEEDS)
+        [arms] = Claim.select().where(Claim.text.contains("artillery"))
+        texts = ["Artillery shells were shipped.", "shipped: ARTILLERY, shells!", "— … —", "Shells only, shipped."]
+        moments = []
+        for text in texts:
+            ledger.update_claim(arms.id, {"text": text}, lambda claim: None)
+            moments.append(Claim.get_by_id(arms.id).updated_at.isoformat())
+        spans = without_ids(WordSpan)
+        # As version 9 left them: a term span a word, from when the text gained it until it lost it.
+        TermSpan.insert_many(_as_word_terms(WordSpan.select())).execute()
+        db.drop_tables([WordSpan])
+        history = runner().History
+        history.delete().where(history.name.in_([name for idx, name in NAMES.items() if idx >= 10])).execute()
+        assert current_version() == 9
+        assert migrate() == LATEST
+        assert without_ids(WordSpan) == spans
+        assert len([s for s in spans if s[0] == arms.id]) == 3 + 1  # the seed's text, the same words twice, fewer
+        assert TermSpan.select().where(TermSpan.kind == "word").count() == 0
+        assert verify_ledger() == []
+    client = app.test_client()
+    found = [[c["id"] for c in client.get("/v1/claims", query_string={"q": "shells artillery", "as_of": moment})
+              .get_json()["items"]] for moment in moments]
+    assert found == [[arms.id], [arms.id], [], []]
+
+
+def _as_word_terms(spans):
+    """Word term spans as version 9 wrote them: one a word for each run of time it was held without a break."""
+    held = {}
+    for span in spans.order_by(WordSpan.claim, WordSpan.valid_from):
+        for word in span.words.split():
+            runs = held.setdefault((span.claim_id, word), [])
+            if runs and runs[-1][1] == span.valid_from:
+                runs[-1][1] = span.valid_to
+            else:
+                runs.append([span.valid_from, span.valid_to])
+    return [{"claim": claim_id, "kind": "word", "term": word, "valid_from": start, "valid_to": end}
+            for (claim_id, word), runs in held.items() for start, end in runs]
 
 
 def test_several_migrators_at_once(fresh_database):
