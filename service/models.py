@@ -2,8 +2,8 @@
 
 Every time is stored as integer microseconds (UTCTimeField) so ordering and
 `as_of` comparisons are exact and identical on SQLite and PostgreSQL.
-Lists (subjects, parties, explanation, origins) are JSON text; the terms that
-filters search are copied into ClaimTerm rows, which are indexed.
+Lists (subjects, parties, explanation, origins) are JSON text; the terms and words
+that filters search are kept over time in TermSpan and WordSpan rows, which are indexed.
 A foreign key with `index=False` is indexed otherwise, first in a wider index of its
 table or (Attribution.document) only where set: an index of its own would serve no
 read and cost every write (migrations 0008 and 0009).
@@ -172,6 +172,11 @@ class WordSpan(BaseModel):
 
     class Meta:
         indexes = ((("claim", "valid_to"), False),)
+
+
+# PostgreSQL alone also indexes each WordSpan's words, as an array, to find `q`'s claims from its words
+# (migration 0010, service.filters.holds_words); peewee's indexes do not say `USING gin` over an expression.
+POSTGRESQL_WORD_INDEX = "word_span_words"
 
 
 class DerivedFields(BaseModel):

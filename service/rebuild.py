@@ -98,24 +98,27 @@ def change_points(claim):
 
 def _rebuild_terms(claims):
     """Term and word spans from each claim's revisions: a term holds from the revision that adds it to the one that
-    drops it, its words from the revision that changes them to the next that does."""
+    drops it, its words from the revision that changes them to the next that does. Of revisions with one time
+    (several edits in one transaction), the last recorded holds, as when it was written."""
     rows, word_rows = [], []
     for claim in claims:
         revisions = (
             ClaimRevision.select()
             .where(ClaimRevision.claim == claim.id)
-            .order_by(ClaimRevision.valid_from)
+            .order_by(ClaimRevision.valid_from, ClaimRevision.id)
         )
         opened, words, words_from = {}, set(), None
         for revision in revisions:
             at = to_micros(revision.valid_from)
             terms = terms_of(revision.subjects, revision.parties)
             for term in set(opened) - terms:
-                rows.append(_span(claim.id, term, opened.pop(term), at))
+                start = opened.pop(term)
+                if start < at:
+                    rows.append(_span(claim.id, term, start, at))
             for term in terms - set(opened):
                 opened[term] = at
             if words_of(revision.text) != words:
-                if words:
+                if words and words_from < at:
                     word_rows.append(word_span(claim.id, words, words_from, at))
                 words, words_from = words_of(revision.text), at
         rows += [_span(claim.id, term, start, FOREVER) for term, start in opened.items()]

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from service import ledger, source_writes
+from service import ledger, source_writes, timeline
 from service.auth import create_token
-from service.db import db
+from service.clock import FOREVER, to_micros
+from service.db import db, is_postgresql
 from service.migrations import LATEST, NAMES, current_version, migrate, runner
 from service.models import (
     MODELS,
+    POSTGRESQL_WORD_INDEX,
     Attribution,
     Claim,
     ClaimState,
@@ -32,6 +34,7 @@ from service.models import (
     WorldTally,
     WorldTallyDelta,
 )
+from service.rebuild import rebuild_all
 from service.search import words_of
 from service.seeding import load_seeds
 from service.tally import counts_at, world_counts_at
@@ -123,6 +126,29 @@ def test_version_10_keeps_the_words_of_every_moment_in_one_row_a_text(fresh_data
     assert found == [[arms.id], [arms.id], [], []]
 
 
+def test_edits_at_one_moment_keep_one_open_span_and_a_rebuild_writes_the_same(database_url, monkeypatch):
+    """Several edits of a claim in one transaction, at one moment: what the last leaves holds from that moment, the
+    spans the earlier ones opened are gone, and a rebuild from the revisions writes the same term and word spans."""
+    build_app(database_url)
+    with db.connection_context():
+        claim = ledger.create_claim({"text": "alpha beta", "subjects": ["S"], "parties": [], "event_time": None})
+        moment = timeline.write_moment()
+        monkeypatch.setattr(timeline, "write_moment", lambda: moment)
+        with ledger.claim_write():
+            for change in ({"text": "gamma", "subjects": ["T"]}, {"text": "— —"}, {"text": "alpha beta"},
+                           {"text": "Delta!", "subjects": ["S"]}):
+                ledger.update_claim(claim.id, change, lambda claim: None)
+        at = to_micros(moment)
+        words = without_ids(WordSpan)
+        assert [(w, start < at, end) for _, w, start, end in words] == [(" alpha beta ", True, at),
+                                                                         (" delta ", False, FOREVER)]
+        terms = without_ids(TermSpan)
+        assert [(term, start < at, end) for _, _, term, start, end in terms] == [("s", True, at), ("s", False, FOREVER)]
+        assert verify_ledger() == []
+        rebuild_all()
+        assert (without_ids(WordSpan), without_ids(TermSpan)) == (words, terms)
+
+
 def _as_word_terms(spans):
     """Word term spans as version 9 wrote them: one a word for each run of time it was held without a break."""
     held = {}
@@ -167,6 +193,8 @@ def test_the_migrated_schema_has_exactly_the_indexes_the_models_declare(fresh_da
                 for index in db.get_indexes(model._meta.table_name)
                 if not index.name.endswith("_pkey") and not index.name.startswith("sqlite_autoindex")
             }
+            if model is WordSpan and is_postgresql():
+                assert present.pop(POSTGRESQL_WORD_INDEX)[0] == ["string_to_array(words, ' '::text)"]
             assert present == declared, model._meta.table_name
 
 

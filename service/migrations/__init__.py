@@ -4,7 +4,8 @@ Each file `NNNN_name.py` defines `up(migrator, db)` (playhouse.migrate's migrato
 and is applied once, in order, inside one transaction with the rest; the names
 applied are recorded in the `schema_version` table. `reportedly migrate` and the
 gunicorn master call migrate(). Append a file for every schema change; never edit
-one that has shipped.
+one that has shipped, but for 0003, whose rebuild is the live code's (service.rebuild):
+it creates first any table that code has since come to write (0010's word spans).
 """
 
 from pathlib import Path
