@@ -48,6 +48,7 @@ def verify_claims(claims):
     found = []
     states = _rows_by_claim(ClaimState, ClaimState.valid_from, claims)
     worlds = _rows_by_claim(WorldState, WorldState.published_from, claims)
+    terms, words = _open_spans(TermSpan, claims), _open_spans(WordSpan, claims)
     for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
         now = public_shape(derive_status(statements, sources, shot.parties))
         found += _compare(f"claim {claim.id}: stored fields", stored_shape(claim), now)
@@ -60,7 +61,7 @@ def verify_claims(claims):
         expected = [(BEGINNING if start is None else to_micros(start), public_shape(d)) for start, d in steps]
         stored = [(row.published_from, stored_shape(row)) for row in worlds.get(claim.id, [])]
         found += _compare(f"claim {claim.id}: world-time timeline", stored, expected)
-        found += _verify_terms(claim)
+        found += _verify_terms(claim, terms.get(claim.id, []), words.get(claim.id, []))
     found += _verify_states(claims, states)
     found += _verify_history(claims, states)
     return found
@@ -110,17 +111,22 @@ def _verify_history(claims, states):
     return found
 
 
-def _verify_terms(claim):
-    held = {
-        (span.kind, span.term)
-        for span in TermSpan.select(TermSpan.kind, TermSpan.term)
-        .where(TermSpan.claim == claim.id, TermSpan.valid_to == FOREVER)
-    }
-    words = [span.words for span in WordSpan.select(WordSpan.words)
-             .where(WordSpan.claim == claim.id, WordSpan.valid_to == FOREVER)]
+def _verify_terms(claim, terms, words):
+    """The claim's open term and word spans hold what its own fields give."""
     expected = words_of(claim.text)
-    return (_compare(f"claim {claim.id}: indexed terms", sorted(held), sorted(terms_of(claim.subjects, claim.parties)))
-            + _compare(f"claim {claim.id}: indexed words", words, [word_list(expected)] if expected else []))
+    held_terms = sorted((span.kind, span.term) for span in terms)
+    return (_compare(f"claim {claim.id}: indexed terms", held_terms, sorted(terms_of(claim.subjects, claim.parties)))
+            + _compare(f"claim {claim.id}: indexed words", [span.words for span in words],
+                       [word_list(expected)] if expected else []))
+
+
+def _open_spans(model, claims):
+    """The open rows of a span table (TermSpan, WordSpan) for these claims, by claim."""
+    rows = {}
+    query = model.select().where(model.claim.in_([c.id for c in claims]), model.valid_to == FOREVER)
+    for row in query.order_by(model.id):
+        rows.setdefault(row.claim_id, []).append(row)
+    return rows
 
 
 def verify_counts():

@@ -61,16 +61,21 @@ def test_verify_finds_what_was_tampered_with(run):
     assert checked.exit_code == 0 and "ledger verified" in checked.output
     from service.config import load_config
     from service.db import close_all, init_database
-    from service.models import Claim, TallyDelta
+    from service.models import Claim, TallyDelta, TermSpan, WordSpan
 
     database = init_database(load_config())
     with database.connection_context():
         Claim.update(status="disputed").where(Claim.id == 3).execute()
         TallyDelta.update(delta=TallyDelta.delta + 1).where(TallyDelta.id == 1).execute()
+        WordSpan.update(words=WordSpan.words.concat("extra ")).where(WordSpan.claim == 4).execute()
+        term = TermSpan.select().order_by(TermSpan.id).first()
+        term.delete_instance()
     close_all(database)
     tampered = run("verify")
     assert tampered.exit_code == 1
     assert "claim 3: stored fields differ" in tampered.output and "counts by status (now) differ" in tampered.output
+    assert "claim 4: indexed words differ" in tampered.output
+    assert f"claim {term.claim_id}: indexed terms differ" in tampered.output
 
 
 def test_the_committed_openapi_document_matches_the_code():
