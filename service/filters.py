@@ -4,8 +4,9 @@ A filter is SQL over what the ledger stores: the derived status and confidence o
 the claim at the time asked (Claim now, ClaimState at `as_of`, WorldState at
 `published_before`), the claim's terms and words at that time (TermSpan, WordSpan),
 and its attributions active at that time (the SQL twin of service.rules.is_active,
-checked against it by the property tests). Only `as_of` and `published_before` together have no stored
-state: there the status and confidence are re-derived, a window at a time.
+checked against it by the property tests). Only `as_of` and `published_before`
+together have no stored state: there the status and confidence are re-derived, a
+window at a time.
 """
 
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ def active_attribution(moment):
 
 
 def span_held(span, moment):
-    """SQL: a row of a span table (TermSpan, WordSpan) that held at the knowledge time (world time does not move
+    """SQL: a row of a span table (TermSpan, WordSpan) that held at the knowledge time (world time moves no
     terms)."""
     if moment.as_of is None:
         return span.valid_to == FOREVER

@@ -117,10 +117,11 @@ def _rebuild_terms(claims):
                     rows.append(_span(claim.id, term, start, at))
             for term in terms - set(opened):
                 opened[term] = at
-            if words_of(revision.text) != words:
+            revised = words_of(revision.text)
+            if revised != words:
                 if words and words_from < at:
                     word_rows.append(word_span(claim.id, words, words_from, at))
-                words, words_from = words_of(revision.text), at
+                words, words_from = revised, at
         rows += [_span(claim.id, term, start, FOREVER) for term, start in opened.items()]
         if words:
             word_rows.append(word_span(claim.id, words, words_from, FOREVER))

@@ -68,11 +68,11 @@ def word_spans(claim_id, held):
     """Rows (claim, words, from, to) that hold at every moment the words that the (word, from, to) spans held:
     one for each run of time between two of their ends with the same words, none where there were none."""
     moments = sorted({moment for _, start, end in held for moment in (start, end)})
-    runs = []
+    runs = []  # [words, from, to]
     for start, end in itertools.pairwise(moments):
         words = {word for word, since, until in held if since <= start < until}
-        if runs and runs[-1][1] == words and runs[-1][3] == start:
-            runs[-1][3] = end
+        if runs and runs[-1][0] == words and runs[-1][2] == start:
+            runs[-1][2] = end
         elif words:
-            runs.append([claim_id, words, start, end])
-    return [(claim_id, " " + " ".join(sorted(words)) + " ", start, end) for claim_id, words, start, end in runs]
+            runs.append([words, start, end])
+    return [(claim_id, " " + " ".join(sorted(words)) + " ", start, end) for words, start, end in runs]
