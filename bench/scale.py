@@ -124,6 +124,11 @@ def measure(database_url, size, folder):
         "list of 50 by status published_before": ("/v1/claims", {"status": "reported",
                                                                   "published_before": "2023-09-10T00:00:00Z"}),
         "rare-match list as_of": ("/v1/claims", {"min_confidence": 0.99, "as_of": then}),
+        # `q`: a word of every claim's text, then the number only one claim's text holds.
+        "words: common, now": ("/v1/claims", {"q": "train"}),
+        "words: common, as_of": ("/v1/claims", {"q": "train", "as_of": then}),
+        "words: one claim's, now": ("/v1/claims", {"q": f"claim {claim_id}"}),
+        "words: one claim's, as_of": ("/v1/claims", {"q": f"claim {claim_id}", "as_of": then}),
         "summary now": ("/v1/summary", {}),
         "summary as_of": ("/v1/summary", {"as_of": then}),
         "summary published_before": ("/v1/summary", {"published_before": "2023-09-10T00:00:00Z"}),

@@ -209,6 +209,10 @@ class ClaimFilter:
 
     def _matching(self, moment, low, high, limit):
         state = StateAt.of(moment)
+        if self.words and is_postgresql():
+            # The window written out as well: with it a parameter, the plan PostgreSQL keeps guesses a window of a
+            # few dozen claims and reads a rare word claim by claim (10 ms a window of 4,096, not 0.4).
+            low, high = SQL(str(int(low))), SQL(str(int(high)))
         return (
             state.model.select(state.claim)
             .where(state.claim > low, state.claim <= high, *state.conditions,

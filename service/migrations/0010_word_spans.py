@@ -45,7 +45,7 @@ def create_table(db):
         db.create_tables([WordSpan], safe=True)
     if is_postgresql(db):
         db.execute_sql('CREATE INDEX IF NOT EXISTS "word_span_words" ON "word_span" '
-                       "USING gin (string_to_array(\"words\", ' '))")
+                       "USING gin (string_to_array(\"words\", ' ')) WITH (fastupdate = off)")
 
 
 def up(migrator, db):
