@@ -73,7 +73,7 @@ def _insert_claims(claim_ids, claims, derived, at, copied):
                [(*fields, at, at, *new) for fields, new in zip(own, derived, strict=True)])
     if not copied:
         sql.insert(ClaimRevision, ("claim", *CLAIM_FIELDS, "valid_from"), [(*fields, at) for fields in own])
-    # A new claim has no open spans: record_terms would only add these, a few queries per claim.
+    # A new claim has no open spans: record_terms and record_words would only add these, with queries per claim.
     terms, words = [], []
     for claim_id, data in zip(claim_ids, claims, strict=True):
         terms += [(claim_id, kind, term, at, timeline.FOREVER)

@@ -24,7 +24,7 @@ from .facts import source_facts, statements_by_claim
 from .metrics import count_rederived
 from .models import Claim, HistoryEntry, WorldState
 from .rules import NOTHING_ACTIVE, derive_status, is_active, world_timeline
-from .search import subject_term, words_of
+from .search import subject_term
 from .timeline import Fields, same_fields
 
 # Claims re-derived per round trip when one write touches many.
@@ -48,11 +48,6 @@ class Outcome(NamedTuple):
 
     derivation: object
     changed: bool
-
-
-def claim_terms(claim):
-    """The (kind, term) pairs the subject, party and word filters find a claim by."""
-    return terms_of(claim.subjects, claim.parties) | {("word", w) for w in words_of(claim.text)}
 
 
 def terms_of(subjects, parties):

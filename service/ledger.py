@@ -10,11 +10,11 @@ from typing import NamedTuple
 from . import sql, tally, timeline
 from .db import db, is_postgresql, pipelined
 from .derived import (
-    claim_terms,
     lock_target,
     refresh_claim,
     refresh_claims,
     refresh_target,
+    terms_of,
 )
 from .errors import Conflict, Invalid, NotFound
 from .models import (
@@ -25,6 +25,7 @@ from .models import (
     Relay,
     Source,
 )
+from .search import words_of
 
 CLAIM_FIELDS = ("text", "subjects", "parties", "event_time")
 # Concurrent writes on PostgreSQL serialize on row locks, always taken in one order:
@@ -158,7 +159,8 @@ def _record_claim_revision(claim, now, new=False):
     revision = {"claim": claim.id, "valid_from": now, **{f: getattr(claim, f) for f in CLAIM_FIELDS}}
     with pipelined():
         timeline.insert_rows(ClaimRevision, [revision])
-        timeline.record_terms(claim.id, claim_terms(claim), now, new=new)
+        timeline.record_terms(claim.id, terms_of(claim.subjects, claim.parties), now, new=new)
+        timeline.record_words(claim.id, words_of(claim.text), now, new=new)
 
 
 def _require_parties(parties):

@@ -315,11 +315,9 @@ def _compare_steps(claim_id, steps, old, changes):
 
 
 def record_terms(claim_id, terms, now, new=False):
-    """Make a claim's open term spans equal `terms` (a set of (kind, term), its words among them) from `now` on; a
-    `new` claim has none open yet."""
+    """Make a claim's open term spans equal `terms` (a set of (kind, term)) from `now` on; a `new` claim has none
+    open yet."""
     at = to_micros(now)
-    record_words(claim_id, {term for kind, term in terms if kind == "word"}, at, new)
-    terms = {(kind, term) for kind, term in terms if kind != "word"}
     open_spans = {} if new else {
         (row.kind, row.term): row.id
         for row in TermSpan.select(TermSpan.id, TermSpan.kind, TermSpan.term)
@@ -334,8 +332,9 @@ def record_terms(claim_id, terms, now, new=False):
     insert_rows(TermSpan, rows)
 
 
-def record_words(claim_id, words, at, new=False):
-    """Make a claim's open word span hold `words` from `at` (microseconds) on, if they changed."""
+def record_words(claim_id, words, now, new=False):
+    """Make a claim's open word span hold `words` from `now` on, if they changed; a `new` claim has none open yet."""
+    at = to_micros(now)
     held = None if new else (
         WordSpan.select(WordSpan.id, WordSpan.words, WordSpan.valid_from)
         .where(WordSpan.claim == claim_id, WordSpan.valid_to == FOREVER)

@@ -48,7 +48,8 @@ def verify_claims(claims):
     found = []
     states = _rows_by_claim(ClaimState, ClaimState.valid_from, claims)
     worlds = _rows_by_claim(WorldState, WorldState.published_from, claims)
-    terms, words = _open_spans(TermSpan, claims), _open_spans(WordSpan, claims)
+    terms = _rows_by_claim(TermSpan, TermSpan.id, claims, TermSpan.valid_to == FOREVER)
+    words = _rows_by_claim(WordSpan, WordSpan.id, claims, WordSpan.valid_to == FOREVER)
     for claim, (shot, statements, sources) in zip(claims, inputs_many(claims), strict=True):
         now = public_shape(derive_status(statements, sources, shot.parties))
         found += _compare(f"claim {claim.id}: stored fields", stored_shape(claim), now)
@@ -118,15 +119,6 @@ def _verify_terms(claim, terms, words):
     return (_compare(f"claim {claim.id}: indexed terms", held_terms, sorted(terms_of(claim.subjects, claim.parties)))
             + _compare(f"claim {claim.id}: indexed words", [span.words for span in words],
                        [word_list(expected)] if expected else []))
-
-
-def _open_spans(model, claims):
-    """The open rows of a span table (TermSpan, WordSpan) for these claims, by claim."""
-    rows = {}
-    query = model.select().where(model.claim.in_([c.id for c in claims]), model.valid_to == FOREVER)
-    for row in query.order_by(model.id):
-        rows.setdefault(row.claim_id, []).append(row)
-    return rows
 
 
 def verify_counts():
@@ -208,9 +200,11 @@ def _counted_worlds(at):
     return split_counts(totals)
 
 
-def _rows_by_claim(model, order, claims):
+def _rows_by_claim(model, order, claims, *conditions):
+    """The rows of a table of claims' timelines for these claims (those meeting `conditions`), by claim, in order."""
     rows = {}
-    for row in model.select().where(model.claim.in_([c.id for c in claims])).order_by(model.claim, order):
+    query = model.select().where(model.claim.in_([c.id for c in claims]), *conditions)
+    for row in query.order_by(model.claim, order):
         rows.setdefault(row.claim_id, []).append(row)
     return rows
 
