@@ -14,7 +14,7 @@ from peewee import DatabaseProxy, InterfaceError, OperationalError, PostgresqlDa
 from playhouse.apsw_ext import APSWDatabase
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
-from .clock import utcnow
+from .clock import from_micros, to_micros, utcnow
 from .metrics import observe_lock_wait
 from .sqlite_writes import AfterCommits, SharedFlushes, WriterTurns
 
@@ -80,6 +80,14 @@ class LedgerSQLite(APSWDatabase):
             raise
         finally:
             observe_lock_wait(time.perf_counter() - started)
+
+    def write_time(self):
+        """This machine's time, moved on past the last write's if the clock stepped back (WriterTurns): the
+        transaction holds the turn. One whose wait for the turn ran out, and was left to SQLite, reads the clock."""
+        turn = getattr(self._state, "turn", None)
+        if turn is None:
+            return utcnow()
+        return from_micros(self.turns.moment_after_the_last(turn, to_micros(utcnow())))
 
     def give_turn(self):
         """Give back the turn this connection's transaction took, if it holds one."""
@@ -224,7 +232,8 @@ def is_postgresql(database=db):
 
 
 def write_time(first=None):
-    """The time a write is recorded at: PostgreSQL's clock, which every instance shares; else this machine's.
+    """The time a write is recorded at: PostgreSQL's clock, which every instance shares; else this machine's, never
+    at or before the last write's (LedgerSQLite.write_time).
 
     `first`: a statement without parameters for PostgreSQL to run just before it reads its
     clock, sent with it (one round trip for both).
@@ -234,7 +243,7 @@ def write_time(first=None):
         if first is not None:
             cursor.nextset()  # past the first statement's result
         return cursor.fetchone()[0].astimezone(timezone.utc)
-    return utcnow()
+    return db.obj.write_time()
 
 
 def close_all(database):

@@ -222,6 +222,22 @@ class WriterTurns:
         self.within.release()
         return None
 
+    @staticmethod
+    def moment_after_the_last(descriptor, micros):
+        """`micros`, or one microsecond after the last moment a holder of the turn recorded if that is not earlier:
+        the moment to record a write at, kept in the turn's file (its descriptor, held) for the next holder.
+
+        The clock can step back (NTP correcting it, a virtual machine resumed): a write dated
+        before one already recorded would end a state before it began, and the history and
+        the answers as of a past time would lose it. Every process writing the file on this
+        machine holds the turn while it reads the time, so the moments it gives out only grow.
+        """
+        last = os.pread(descriptor, 8, 0)
+        if len(last) == 8:
+            micros = max(micros, int.from_bytes(last, "little", signed=True) + 1)
+        os.pwrite(descriptor, micros.to_bytes(8, "little", signed=True), 0)
+        return micros
+
     def give(self, descriptor):
         """Give the turn back: closing its only descriptor lets go of the flock."""
         os.close(descriptor)

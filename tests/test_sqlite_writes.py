@@ -8,15 +8,20 @@ import threading
 import time
 import types
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import apsw
 import pytest
 import requests
 
+from service import db as db_module
 from service import sqlite_writes
+from service.auth import create_token
 from service.config import load_config
 from service.db import open_database
+from service.models import ClaimState
 from service.sqlite_writes import CHECKPOINT_PAGES, WriterTurns
+from tests.conftest import LedgerClient, build_app, connected
 from tests.servers import serve_ledger
 
 
@@ -286,3 +291,30 @@ def test_a_worker_waiting_for_its_turn_still_answers_reads(tmp_path):
             assert posted.result().status_code == 201
         after = requests.get(f"{base}/v1/claims/{claim['id']}", timeout=10).json()
         assert len(after["attributions"]) == 1 and after["status"] == posted.result().json()["claim"]["status"]
+
+
+def test_a_clock_stepped_back_dates_no_write_before_one_already_recorded(tmp_path, monkeypatch):
+    """The machine's clock stepped back an hour (NTP, a resumed virtual machine) between two writes made by two
+    workers on one file: the second is still recorded after the first, so no state ends before it began and the
+    claim's history and its past answers keep both."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    first, second = build_app(url), build_app(url)  # two workers' databases on one file
+    with connected(first):
+        tokens = {"admin": create_token("test-admin", "admin")}
+    one, two = LedgerClient(first.test_client(), tokens), LedgerClient(second.test_client(), tokens)
+    one.source("nyt")
+    one.source("reuters", reliability="A")
+    claim = one.claim(attributions=[{"source": "nyt", "stance": "supports", "basis": "secondhand",
+                                     "confidence": 0.6}])
+    stepped_back = datetime.fromisoformat(claim["created_at"]) - timedelta(hours=1)
+    monkeypatch.setattr(db_module, "utcnow", lambda: stepped_back)
+    added = two.attribute(claim["id"], "reuters", basis="firsthand", confidence=0.9)
+    assert datetime.fromisoformat(added["recorded_at"]) > datetime.fromisoformat(claim["created_at"])
+    history = two.get(f"/v1/claims/{claim['id']}/history")["items"]
+    assert [(h["status"], h["cause"]["kind"]) for h in history] == [("reported", "created"),
+                                                                   ("confirmed", "attribution")]
+    assert history[0]["at"] < history[1]["at"]
+    assert two.get(f"/v1/claims/{claim['id']}", as_of=claim["created_at"])["status"] == "reported"
+    with connected(second):
+        spans = [(s.valid_from, s.valid_to) for s in ClaimState.select().order_by(ClaimState.id)]
+    assert len(spans) == 2 and all(start < end for start, end in spans) and spans[0][1] == spans[1][0]
