@@ -7,47 +7,22 @@ that filters search are kept over time in TermSpan and WordSpan rows, which are 
 A foreign key with `index=False` is indexed otherwise, first in a wider index of its
 table or (Attribution.document) only where set: an index of its own would serve no
 read and cost every write (migrations 0008 and 0009).
+The counts of claims by status are in service.count_models, and what every table is
+made of (its database, the stored forms of times and JSON) in service.model_base;
+MODELS lists them all.
 """
 
-import orjson
 from peewee import (
     BigIntegerField,
     CharField,
     DoubleField,
     ForeignKeyField,
     IntegerField,
-    Model,
     TextField,
 )
 
-from .clock import from_micros, to_micros
-from .db import db
-
-
-class UTCTimeField(BigIntegerField):
-    """An aware datetime kept as microseconds since the epoch."""
-
-    def db_value(self, value):
-        return to_micros(value) if value is not None and not isinstance(value, int) else value
-
-    def python_value(self, value):
-        return from_micros(value) if value is not None else None
-
-
-class JSONField(TextField):
-    """A JSON document kept as text, which every database stores alike."""
-
-    def db_value(self, value):
-        return orjson.dumps(value).decode() if value is not None else None
-
-    def python_value(self, value):
-        return orjson.loads(value) if value is not None else None
-
-
-class BaseModel(Model):
-    class Meta:
-        database = db
-        legacy_table_names = False
+from .count_models import TallyCheckpoint, TallyCount, TallyDelta, WorldTally, WorldTallyDelta
+from .model_base import BaseModel, JSONField, UTCTimeField
 
 
 class Source(BaseModel):
@@ -235,65 +210,6 @@ class WorldSource(BaseModel):
 
     class Meta:
         indexes = ((("claim", "published_from", "source"), True),)
-
-
-# The source of a count over all claims (TallyDelta, TallyCount, WorldTally): no source id is empty.
-OVERALL = ""
-
-
-class TallyDelta(BaseModel):
-    """How one write changed the count of claims by status, overall (source '') and per origin source."""
-
-    at = BigIntegerField()
-    source = CharField(max_length=64)
-    status = CharField(max_length=16)
-    delta = IntegerField()
-
-    class Meta:
-        indexes = ((("at",), False),)
-
-
-class TallyCheckpoint(BaseModel):
-    """The counts as they stood at `at`, summed from every delta up to `through_id`, so a summary
-    at any time adds only the deltas since the checkpoint before it."""
-
-    at = BigIntegerField(index=True)
-    through_id = BigIntegerField()
-
-
-class TallyCount(BaseModel):
-    """One count of a checkpoint: claims of `status` (overall, or originated by `source`)."""
-
-    checkpoint = ForeignKeyField(TallyCheckpoint, on_delete="CASCADE", index=True)
-    source = CharField(max_length=64)
-    status = CharField(max_length=16)
-    total = BigIntegerField()
-
-
-class WorldTally(BaseModel):
-    """Claims of `status` (overall, or originated by `source`) summed over a span of world time (service.world_tally).
-
-    Level 0 holds the net count that starts at one moment (`node` = microseconds since
-    BEGINNING); each level above sums the moments of its buckets (`node` = bucket number).
-    """
-
-    level = IntegerField()
-    node = BigIntegerField()
-    source = CharField(max_length=64)
-    status = CharField(max_length=16)
-    total = BigIntegerField()
-
-    class Meta:
-        indexes = ((("level", "node", "source", "status"), True),)
-
-
-class WorldTallyDelta(BaseModel):
-    """How a rewrite of world-time timelines moved the count starting at `at`: appended, then folded into WorldTally."""
-
-    at = BigIntegerField()
-    source = CharField(max_length=64)
-    status = CharField(max_length=16)
-    delta = IntegerField()
 
 
 class Attribution(BaseModel):

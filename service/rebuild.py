@@ -10,6 +10,7 @@ summed afresh from the world-time timelines once they are all written.
 
 from . import sql, world_tally
 from .clock import to_micros
+from .count_models import TallyCheckpoint, TallyCount, TallyDelta
 from .derived import REDERIVE_BATCH, terms_of
 from .facts import derive_many, inputs_many
 from .models import (
@@ -19,9 +20,6 @@ from .models import (
     ClaimState,
     Relay,
     SourceRevision,
-    TallyCheckpoint,
-    TallyCount,
-    TallyDelta,
     TermSpan,
     WordSpan,
     WorldSource,

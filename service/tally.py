@@ -12,8 +12,8 @@ from peewee import fn
 
 from . import sql, world_tally
 from .clock import BEGINNING, FOREVER, to_micros
+from .count_models import OVERALL, TallyCheckpoint, TallyCount, TallyDelta
 from .db import db, is_postgresql, write_time
-from .models import OVERALL, TallyCheckpoint, TallyCount, TallyDelta
 from .rules import STATUSES
 from .timeline import insert_rows, micros
 

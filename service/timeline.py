@@ -21,16 +21,9 @@ import orjson
 
 from . import sql, world_tally
 from .clock import BEGINNING, FOREVER, to_micros
+from .count_models import OVERALL, TallyDelta
 from .db import is_postgresql, write_time
-from .models import (
-    OVERALL,
-    ClaimState,
-    TallyDelta,
-    TermSpan,
-    WordSpan,
-    WorldSource,
-    WorldState,
-)
+from .models import ClaimState, TermSpan, WordSpan, WorldSource, WorldState
 from .search import word_list
 from .sql import chunks
 

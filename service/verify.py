@@ -11,9 +11,10 @@ from peewee import fn
 
 from . import world_tally
 from .clock import to_micros
+from .count_models import TallyCheckpoint
 from .derived import REDERIVE_BATCH, terms_of
 from .facts import derive_many, inputs_many
-from .models import Claim, ClaimState, HistoryEntry, TallyCheckpoint, TermSpan, WordSpan, WorldSource, WorldState
+from .models import Claim, ClaimState, HistoryEntry, TermSpan, WordSpan, WorldSource, WorldState
 from .rules import derive_status, world_timeline
 from .search import word_list, words_of
 from .tally import counts_at, split_counts, world_counts_at

@@ -32,8 +32,9 @@ import orjson
 
 from . import sql
 from .clock import BEGINNING, FOREVER, to_micros
+from .count_models import OVERALL, WorldTally, WorldTallyDelta
 from .db import db, is_postgresql
-from .models import OVERALL, WorldSource, WorldState, WorldTally, WorldTallyDelta
+from .models import WorldSource, WorldState
 
 # Level 1 buckets hold 2**32 microseconds (about 71 minutes): T's own bucket is read moment by moment.
 BUCKET_BITS = 32

@@ -60,8 +60,9 @@ def test_verify_finds_what_was_tampered_with(run):
     checked = run("verify")
     assert checked.exit_code == 0 and "ledger verified" in checked.output
     from service.config import load_config
+    from service.count_models import TallyDelta
     from service.db import close_all, init_database
-    from service.models import Claim, TallyDelta, TermSpan, WordSpan
+    from service.models import Claim, TermSpan, WordSpan
 
     database = init_database(load_config())
     with database.connection_context():

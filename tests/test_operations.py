@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from service.auth import create_token
+from service.count_models import TallyDelta
 from service.db import db, takes_locks
 from service.metrics import metrics_text
-from service.models import TallyDelta
 from service.observability import JsonFormatter, RequestIdFilter
 from tests.conftest import build_app
 from tests.servers import Gunicorn, reportedly

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from service import ledger, source_writes, tally, world_tally
 from service.clock import BEGINNING, from_micros, to_micros
+from service.count_models import TallyCheckpoint, WorldTally, WorldTallyDelta
 from service.db import db
 from service.migrations import NAMES, migrate, runner
-from service.models import Attribution, TallyCheckpoint, WorldTally, WorldTallyDelta
+from service.models import Attribution
 from service.verify import verify_ledger, verify_world_counts
 from tests.test_past_time_property import oracle_summary, rederived
 

@@ -15,7 +15,7 @@ from playhouse.migrations import Migration, Runner
 
 from ..clock import utcnow
 from ..db import db, is_postgresql
-from ..models import UTCTimeField
+from ..model_base import UTCTimeField
 
 FOLDER = Path(__file__).resolve().parent
 HISTORY_TABLE = "schema_version"
