@@ -183,7 +183,8 @@ TURN_FILE_CLOSES = TurnFileCloses()
 
 
 class WriterTurns:
-    """Whose turn it is to write one SQLite file among this machine's processes: an flock on a file beside it.
+    """Whose turn it is to write one SQLite file among this machine's processes: an flock on a file beside it,
+    which also keeps the moment the last write was recorded at (moment_after_the_last).
 
     A process lets one request at a time wait for the turn (`within`); the kernel lets go of a
     dead process's flock, so a killed worker cannot keep it.
