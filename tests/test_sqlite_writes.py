@@ -344,4 +344,5 @@ def test_threads_writing_through_one_app_at_once_keep_every_write(tmp_path):
         assert sorted(a["source"] for a in claim["attributions"]) == ["nyt", "reuters"]
         assert claim["status"] == "confirmed"
         history = client.get(f"/v1/claims/{claim_id}/history")["items"]
-        assert [h["cause"]["kind"] for h in history][0] == "created" and len(history) >= 2
+        assert [(h["status"], h["cause"]["kind"]) for h in history] == [
+            ("unconfirmed", "created"), ("reported", "attribution"), ("confirmed", "attribution")]
